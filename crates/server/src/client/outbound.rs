@@ -1,0 +1,188 @@
+//! The outbound half of a connection: a bounded buffer that any task may append to, and
+//! the writer task that drains it to the socket.
+//!
+//! Publishers append encoded messages under a short lock (no allocation once the buffer
+//! has grown) and only signal the writer once per read batch. The writer swaps the whole
+//! buffer out and writes it with one `write_all`, so many messages share one syscall.
+//! Pending bytes (buffered plus being written) above `max_pending` mark the client a slow
+//! consumer: its buffer is dropped and the connection is closed, and nobody else waits.
+
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::Notify;
+
+use super::CloseReason;
+
+/// What happened to an append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    Queued,
+    /// The connection is closing; the bytes were dropped.
+    Closed,
+    /// This append took the client over `max_pending`; the connection is now closing.
+    SlowConsumer,
+}
+
+#[derive(Debug)]
+struct State {
+    buf: Vec<u8>,
+    /// Bytes the writer took and has not finished writing.
+    in_flight: usize,
+    /// Set once the connection is closing. With `flush` the writer drains `buf` first.
+    closing: Option<(CloseReason, bool)>,
+}
+
+#[derive(Debug)]
+pub struct Outbound {
+    state: Mutex<State>,
+    /// Wakes the writer: there are bytes, or the connection is closing.
+    wake_writer: Notify,
+    /// Wakes the connection's reader so it tears the connection down.
+    wake_reader: Notify,
+    max_pending: usize,
+}
+
+/// Above this, an idle connection's spare write buffer is shrunk back.
+const KEEP_CAPACITY: usize = 1 << 20;
+
+impl Outbound {
+    pub fn new(max_pending: usize) -> Self {
+        Outbound {
+            state: Mutex::new(State {
+                buf: Vec::with_capacity(4096),
+                in_flight: 0,
+                closing: None,
+            }),
+            wake_writer: Notify::new(),
+            wake_reader: Notify::new(),
+            max_pending,
+        }
+    }
+
+    /// Appends bytes written by `encode`. The caller signals the writer later with
+    /// [`Outbound::signal`], once per batch.
+    pub fn push(&self, encode: impl FnOnce(&mut Vec<u8>)) -> Pushed {
+        let mut st = self.state.lock();
+        if st.closing.is_some() {
+            return Pushed::Closed;
+        }
+        encode(&mut st.buf);
+        if st.buf.len() + st.in_flight > self.max_pending {
+            st.buf = Vec::new();
+            st.closing = Some((CloseReason::SlowConsumerPendingBytes, false));
+            drop(st);
+            self.wake_writer.notify_one();
+            self.wake_reader.notify_one();
+            return Pushed::SlowConsumer;
+        }
+        Pushed::Queued
+    }
+
+    /// Tells the writer there is something to write.
+    pub fn signal(&self) {
+        self.wake_writer.notify_one();
+    }
+
+    /// Starts closing the connection. With `flush`, what is already queued is written
+    /// first (used for a final `-ERR` and for shutdown); the first reason given wins.
+    pub fn close(&self, reason: CloseReason, flush: bool) {
+        let mut st = self.state.lock();
+        if st.closing.is_none() {
+            if !flush {
+                st.buf = Vec::new();
+            }
+            st.closing = Some((reason, flush));
+        }
+        drop(st);
+        self.wake_writer.notify_one();
+        self.wake_reader.notify_one();
+    }
+
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.state.lock().closing.map(|(r, _)| r)
+    }
+
+    pub fn pending_bytes(&self) -> usize {
+        let st = self.state.lock();
+        st.buf.len() + st.in_flight
+    }
+
+    /// Resolves when someone asked this connection to close.
+    pub async fn closing(&self) {
+        loop {
+            let notified = self.wake_reader.notified();
+            if self.state.lock().closing.is_some() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// The writer task: drains the buffer to the socket until the connection closes.
+    pub async fn run_writer(&self, mut sock: OwnedWriteHalf, write_deadline: Duration) {
+        let mut spare: Vec<u8> = Vec::with_capacity(4096);
+        loop {
+            let notified = self.wake_writer.notified();
+            {
+                let mut st = self.state.lock();
+                if st.buf.is_empty() {
+                    if st.closing.is_some() {
+                        break;
+                    }
+                } else {
+                    std::mem::swap(&mut st.buf, &mut spare);
+                    st.in_flight = spare.len();
+                }
+            }
+            if spare.is_empty() {
+                notified.await;
+                continue;
+            }
+            let result = tokio::time::timeout(write_deadline, sock.write_all(&spare)).await;
+            spare.clear();
+            if spare.capacity() > KEEP_CAPACITY {
+                spare = Vec::with_capacity(4096);
+            }
+            self.state.lock().in_flight = 0;
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => {
+                    self.close(CloseReason::WriteError, false);
+                    return;
+                }
+                Err(_) => {
+                    self.close(CloseReason::SlowConsumerWriteDeadline, false);
+                    return;
+                }
+            }
+        }
+        let _ = sock.shutdown().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_consumer_past_max_pending() {
+        let out = Outbound::new(10);
+        assert_eq!(out.push(|b| b.extend_from_slice(b"12345")), Pushed::Queued);
+        assert_eq!(out.push(|b| b.extend_from_slice(b"12345")), Pushed::Queued);
+        assert_eq!(out.push(|b| b.push(b'x')), Pushed::SlowConsumer);
+        assert_eq!(out.pending_bytes(), 0);
+        assert_eq!(out.push(|b| b.push(b'x')), Pushed::Closed);
+        assert_eq!(out.close_reason(), Some(CloseReason::SlowConsumerPendingBytes));
+    }
+
+    #[test]
+    fn first_close_reason_wins() {
+        let out = Outbound::new(100);
+        out.close(CloseReason::StaleConnection, true);
+        out.close(CloseReason::ServerShutdown, true);
+        assert_eq!(out.close_reason(), Some(CloseReason::StaleConnection));
+    }
+}

@@ -1,0 +1,260 @@
+//! Core publish/subscribe routing: the shared subscription index and the delivery of one
+//! published message to every matching subscription (all plain subscribers, one member
+//! of each queue group).
+//!
+//! The index sits behind one lock, but publishers rarely take it: each connection keeps
+//! a small cache of match results tagged with the index generation, checked with one
+//! atomic load per message.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use sluice_proto::encode;
+use sluice_subject::{InvalidSubject, MatchResult, SubjectIndex};
+
+use crate::client::outbound::Pushed;
+use crate::client::ClientShared;
+
+/// One subscription of one connection.
+#[derive(Debug)]
+pub struct Subscription {
+    pub client: Arc<ClientShared>,
+    pub sid: Bytes,
+    pub subject: String,
+    pub queue: Option<String>,
+    /// Auto-unsubscribe after this many deliveries; 0 = no limit.
+    max: AtomicU64,
+    delivered: AtomicU64,
+}
+
+impl Subscription {
+    pub fn new(client: Arc<ClientShared>, sid: Bytes, subject: String, queue: Option<String>) -> Self {
+        Subscription {
+            client,
+            sid,
+            subject,
+            queue,
+            max: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+        }
+    }
+
+    pub fn delivered(&self) -> u64 {
+        self.delivered.load(Ordering::Relaxed)
+    }
+
+    /// Sets the auto-unsubscribe limit. Returns false if it is already reached, in which
+    /// case the caller removes the subscription now.
+    pub fn set_max(&self, max: u64) -> bool {
+        self.max.store(max, Ordering::Relaxed);
+        self.delivered() < max
+    }
+
+    /// Counts one delivery. `None`: the limit was already reached, do not deliver.
+    /// `Some(true)`: deliver, and this was the last one.
+    fn take_delivery(&self) -> Option<bool> {
+        let n = self.delivered.fetch_add(1, Ordering::Relaxed) + 1;
+        match self.max.load(Ordering::Relaxed) {
+            0 => Some(false),
+            max if n > max => None,
+            max => Some(n == max),
+        }
+    }
+}
+
+/// Index entries compare by identity: one `Subscription` is one entry.
+#[derive(Debug, Clone)]
+pub struct SubRef(pub Arc<Subscription>);
+
+impl PartialEq for SubRef {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+type Matches = Arc<MatchResult<SubRef>>;
+
+#[derive(Debug, Default)]
+pub struct Router {
+    index: Mutex<SubjectIndex<SubRef>>,
+    /// Mirror of the index generation, readable without the lock.
+    generation: AtomicU64,
+}
+
+/// A message as routing sees it: borrowed from the publisher's read buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    pub subject: &'a str,
+    pub reply: Option<&'a [u8]>,
+    pub headers: Option<&'a [u8]>,
+    pub payload: &'a [u8],
+}
+
+/// Per-publisher routing state: match cache, connections to wake, counters.
+#[derive(Debug)]
+pub struct PublishContext {
+    /// The publishing connection, for echo suppression.
+    pub publisher_cid: u64,
+    pub echo: bool,
+    cache: HashMap<Box<str>, (u64, Matches)>,
+    to_signal: Vec<Arc<ClientShared>>,
+    finished: Vec<Arc<Subscription>>,
+    rng: u64,
+    pub out_msgs: u64,
+    pub out_bytes: u64,
+}
+
+/// Publisher-side cache entries; small, as a publisher's hot subjects are few.
+const PUBLISHER_CACHE_CAP: usize = 128;
+
+impl PublishContext {
+    pub fn new(publisher_cid: u64, echo: bool) -> Self {
+        PublishContext {
+            publisher_cid,
+            echo,
+            cache: HashMap::new(),
+            to_signal: Vec::new(),
+            finished: Vec::new(),
+            // Any odd seed works for xorshift; mixing in the cid spreads queue picks.
+            rng: 0x9E37_79B9_7F4A_7C15 ^ publisher_cid.wrapping_mul(0xBF58_476D_1CE4_E5B9) | 1,
+            out_msgs: 0,
+            out_bytes: 0,
+        }
+    }
+
+    fn next_random(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        x
+    }
+
+    fn note_target(&mut self, client: &Arc<ClientShared>) {
+        if self.to_signal.len() < 64 && self.to_signal.iter().any(|c| Arc::ptr_eq(c, client)) {
+            return;
+        }
+        self.to_signal.push(client.clone());
+    }
+}
+
+impl Router {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn subscribe(&self, sub: &Arc<Subscription>) -> Result<(), InvalidSubject> {
+        let mut index = self.index.lock();
+        index.insert(&sub.subject, sub.queue.as_deref(), SubRef(sub.clone()))?;
+        self.generation.store(index.generation(), Ordering::Release);
+        Ok(())
+    }
+
+    pub fn unsubscribe(&self, sub: &Arc<Subscription>) {
+        let mut index = self.index.lock();
+        index.remove(&sub.subject, sub.queue.as_deref(), &SubRef(sub.clone()));
+        self.generation.store(index.generation(), Ordering::Release);
+    }
+
+    pub fn subscription_count(&self) -> usize {
+        self.index.lock().len()
+    }
+
+    fn lookup(&self, ctx: &mut PublishContext, subject: &str) -> Matches {
+        let generation = self.generation.load(Ordering::Acquire);
+        if let Some((g, m)) = ctx.cache.get(subject) {
+            if *g == generation {
+                return m.clone();
+            }
+        }
+        let (generation, matches) = {
+            let mut index = self.index.lock();
+            (index.generation(), index.match_subject(subject))
+        };
+        if ctx.cache.len() >= PUBLISHER_CACHE_CAP {
+            ctx.cache.clear();
+        }
+        ctx.cache.insert(subject.into(), (generation, matches.clone()));
+        matches
+    }
+
+    /// Delivers `msg` to every plain subscriber and one member of each queue group.
+    /// Returns how many deliveries were made. Writers are not woken yet: call
+    /// [`Router::flush`] once the read batch is done.
+    pub fn publish(&self, ctx: &mut PublishContext, msg: &Message<'_>) -> usize {
+        let matches = self.lookup(ctx, msg.subject);
+        let mut delivered = 0;
+        for SubRef(sub) in &matches.plain {
+            if !ctx.echo && sub.client.cid == ctx.publisher_cid {
+                continue;
+            }
+            if deliver(ctx, sub, msg) {
+                delivered += 1;
+            }
+        }
+        for group in &matches.queues {
+            let n = group.members.len();
+            if n == 0 {
+                continue;
+            }
+            let start = (ctx.next_random() % n as u64) as usize;
+            for i in 0..n {
+                let SubRef(sub) = &group.members[(start + i) % n];
+                if !ctx.echo && sub.client.cid == ctx.publisher_cid {
+                    continue;
+                }
+                if deliver(ctx, sub, msg) {
+                    delivered += 1;
+                    break;
+                }
+            }
+        }
+        if !ctx.finished.is_empty() {
+            for sub in std::mem::take(&mut ctx.finished) {
+                sub.client.remove_subscription(&sub.sid);
+                self.unsubscribe(&sub);
+            }
+        }
+        delivered
+    }
+
+    /// Wakes the writers of every connection the batch wrote to.
+    pub fn flush(&self, ctx: &mut PublishContext) {
+        for client in ctx.to_signal.drain(..) {
+            client.out.signal();
+        }
+    }
+}
+
+/// Writes `msg` into the subscriber's outbound buffer. False if it was not delivered
+/// (auto-unsubscribe limit reached, or the subscriber is closing).
+fn deliver(ctx: &mut PublishContext, sub: &Arc<Subscription>, msg: &Message<'_>) -> bool {
+    let Some(last) = sub.take_delivery() else {
+        return false;
+    };
+    if last {
+        ctx.finished.push(sub.clone());
+    }
+    let client = &sub.client;
+    let headers = msg.headers.filter(|_| client.wants_headers());
+    let pushed = client.out.push(|buf| {
+        encode::write_msg(buf, msg.subject.as_bytes(), &sub.sid, msg.reply, headers, msg.payload)
+    });
+    match pushed {
+        Pushed::Queued => {
+            ctx.out_msgs += 1;
+            ctx.out_bytes += (msg.payload.len() + headers.map_or(0, <[u8]>::len)) as u64;
+            ctx.note_target(client);
+            true
+        }
+        Pushed::SlowConsumer => {
+            client.note_slow_consumer();
+            false
+        }
+        Pushed::Closed => false,
+    }
+}

@@ -1,0 +1,212 @@
+//! The server: listener, accept loop, the registry of live connections, and shutdown.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use sluice_proto::ServerInfo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::auth::Authenticator;
+use crate::client::{self, ClientShared, CloseReason};
+use crate::config::Options;
+use crate::info;
+use crate::router::Router;
+use crate::stats::Stats;
+
+/// State every connection shares.
+#[derive(Debug)]
+pub struct ServerShared {
+    opts: Options,
+    info: ServerInfo,
+    auth: Authenticator,
+    router: Router,
+    stats: Stats,
+    clients: Mutex<HashMap<u64, Arc<ClientShared>>>,
+    next_cid: AtomicU64,
+    shutting_down: AtomicBool,
+}
+
+impl ServerShared {
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    pub fn auth(&self) -> &Authenticator {
+        &self.auth
+    }
+
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub fn server_id(&self) -> &str {
+        &self.info.server_id
+    }
+
+    pub fn headers_enabled(&self) -> bool {
+        self.info.headers
+    }
+
+    /// The INFO a new connection gets.
+    pub fn client_info(&self, cid: u64, peer: SocketAddr) -> ServerInfo {
+        let mut info = self.info.clone();
+        info.client_id = cid;
+        info.client_ip = peer.ip().to_string();
+        info
+    }
+
+    pub fn at_connection_limit(&self) -> bool {
+        self.clients.lock().len() >= self.opts.max_connections
+    }
+
+    pub fn register_client(&self, client: Arc<ClientShared>) {
+        self.clients.lock().insert(client.cid, client);
+        self.stats.total_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn unregister_client(&self, cid: u64) {
+        self.clients.lock().remove(&cid);
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.clients.lock().len()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// A running server. Dropping it does not stop it; call [`ServerHandle::shutdown`].
+#[derive(Debug)]
+pub struct ServerHandle {
+    shared: Arc<ServerShared>,
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    accept_task: tokio::task::JoinHandle<JoinSet<()>>,
+}
+
+/// How long shutdown waits for connections to flush before dropping them.
+const SHUTDOWN_FLUSH: Duration = Duration::from_secs(5);
+
+/// Binds the client port and starts serving.
+pub async fn start(opts: Options) -> Result<ServerHandle, StartError> {
+    let port = if opts.port < 0 { 0 } else { opts.port as u16 };
+    let bind = format!("{}:{}", opts.host, port);
+    let listener = TcpListener::bind(&bind).await.map_err(|source| StartError::Listen {
+        addr: bind.clone(),
+        source,
+    })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: bind.clone(),
+        source,
+    })?;
+    let auth = Authenticator::new(
+        opts.auth.user.as_deref(),
+        opts.auth.password.as_deref(),
+        opts.auth.token.as_deref(),
+    );
+    let server_id = info::new_server_id();
+    let info = info::info_template(&opts, &server_id, addr.port(), auth.required());
+    let shared = Arc::new(ServerShared {
+        opts,
+        info,
+        auth,
+        router: Router::new(),
+        stats: Stats::default(),
+        clients: Mutex::new(HashMap::new()),
+        next_cid: AtomicU64::new(1),
+        shutting_down: AtomicBool::new(false),
+    });
+    tracing::info!("Listening for client connections on {}", addr);
+    let (stop, stop_rx) = watch::channel(false);
+    let accept_task = tokio::spawn(accept_loop(shared.clone(), listener, stop_rx));
+    Ok(ServerHandle {
+        shared,
+        addr,
+        stop,
+        accept_task,
+    })
+}
+
+async fn accept_loop(
+    shared: Arc<ServerShared>,
+    listener: TcpListener,
+    mut stop: watch::Receiver<bool>,
+) -> JoinSet<()> {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let cid = shared.next_cid.fetch_add(1, Ordering::Relaxed);
+                    conns.spawn(client::serve(shared.clone(), stream, cid, peer));
+                }
+                Err(e) => {
+                    // Out of descriptors and the like: back off instead of spinning.
+                    tracing::error!("error accepting client connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    conns
+}
+
+impl ServerHandle {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `nats://127.0.0.1:<port>`-style URL clients can use (loopback for a wildcard bind).
+    pub fn client_url(&self) -> String {
+        let ip = if self.addr.ip().is_unspecified() {
+            "127.0.0.1".to_owned()
+        } else {
+            self.addr.ip().to_string()
+        };
+        format!("nats://{}:{}", ip, self.addr.port())
+    }
+
+    pub fn shared(&self) -> &Arc<ServerShared> {
+        &self.shared
+    }
+
+    /// Stops accepting, flushes what every connection has pending, closes them all.
+    pub async fn shutdown(self) {
+        self.shared.shutting_down.store(true, Ordering::Relaxed);
+        let _ = self.stop.send(true);
+        let Ok(mut conns) = self.accept_task.await else {
+            return;
+        };
+        let clients: Vec<_> = self.shared.clients.lock().values().cloned().collect();
+        for c in clients {
+            c.out.close(CloseReason::ServerShutdown, true);
+        }
+        let drained = tokio::time::timeout(SHUTDOWN_FLUSH, async {
+            while conns.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            conns.abort_all();
+        }
+        tracing::info!("Server Exiting..");
+    }
+}
