@@ -11,7 +11,10 @@ pub enum Authenticator {
     #[default]
     Open,
     Token(String),
-    UserPassword { user: String, password: String },
+    UserPassword {
+        user: String,
+        password: String,
+    },
 }
 
 impl Authenticator {

@@ -20,25 +20,101 @@ struct Flag {
 }
 
 const FLAGS: &[Flag] = &[
-    Flag { names: &["a", "addr", "net"], long: "addr", takes_value: true },
-    Flag { names: &["p", "port"], long: "port", takes_value: true },
-    Flag { names: &["n", "name", "server_name"], long: "name", takes_value: true },
-    Flag { names: &["js", "jetstream"], long: "jetstream", takes_value: false },
-    Flag { names: &["sd", "store_dir"], long: "store_dir", takes_value: true },
-    Flag { names: &["c", "config"], long: "config", takes_value: true },
-    Flag { names: &["t"], long: "test_config", takes_value: false },
-    Flag { names: &["D", "debug"], long: "debug", takes_value: false },
-    Flag { names: &["V", "trace"], long: "trace", takes_value: false },
-    Flag { names: &["T", "logtime"], long: "logtime", takes_value: false },
-    Flag { names: &["l", "log"], long: "log", takes_value: true },
-    Flag { names: &["m", "http_port"], long: "http_port", takes_value: true },
-    Flag { names: &["P", "pid"], long: "pid", takes_value: true },
-    Flag { names: &["ports_file_dir"], long: "ports_file_dir", takes_value: true },
-    Flag { names: &["user"], long: "user", takes_value: true },
-    Flag { names: &["pass"], long: "pass", takes_value: true },
-    Flag { names: &["auth"], long: "auth", takes_value: true },
-    Flag { names: &["h", "help"], long: "help", takes_value: false },
-    Flag { names: &["v", "version"], long: "version", takes_value: false },
+    Flag {
+        names: &["a", "addr", "net"],
+        long: "addr",
+        takes_value: true,
+    },
+    Flag {
+        names: &["p", "port"],
+        long: "port",
+        takes_value: true,
+    },
+    Flag {
+        names: &["n", "name", "server_name"],
+        long: "name",
+        takes_value: true,
+    },
+    Flag {
+        names: &["js", "jetstream"],
+        long: "jetstream",
+        takes_value: false,
+    },
+    Flag {
+        names: &["sd", "store_dir"],
+        long: "store_dir",
+        takes_value: true,
+    },
+    Flag {
+        names: &["c", "config"],
+        long: "config",
+        takes_value: true,
+    },
+    Flag {
+        names: &["t"],
+        long: "test_config",
+        takes_value: false,
+    },
+    Flag {
+        names: &["D", "debug"],
+        long: "debug",
+        takes_value: false,
+    },
+    Flag {
+        names: &["V", "trace"],
+        long: "trace",
+        takes_value: false,
+    },
+    Flag {
+        names: &["T", "logtime"],
+        long: "logtime",
+        takes_value: false,
+    },
+    Flag {
+        names: &["l", "log"],
+        long: "log",
+        takes_value: true,
+    },
+    Flag {
+        names: &["m", "http_port"],
+        long: "http_port",
+        takes_value: true,
+    },
+    Flag {
+        names: &["P", "pid"],
+        long: "pid",
+        takes_value: true,
+    },
+    Flag {
+        names: &["ports_file_dir"],
+        long: "ports_file_dir",
+        takes_value: true,
+    },
+    Flag {
+        names: &["user"],
+        long: "user",
+        takes_value: true,
+    },
+    Flag {
+        names: &["pass"],
+        long: "pass",
+        takes_value: true,
+    },
+    Flag {
+        names: &["auth"],
+        long: "auth",
+        takes_value: true,
+    },
+    Flag {
+        names: &["h", "help"],
+        long: "help",
+        takes_value: false,
+    },
+    Flag {
+        names: &["v", "version"],
+        long: "version",
+        takes_value: false,
+    },
 ];
 
 /// Flags that stand for several others.
@@ -235,21 +311,47 @@ mod tests {
 
     #[test]
     fn go_style_flags() {
-        assert_eq!(norm(&["-p", "-1", "-a", "127.0.0.1"]), ["--port", "-1", "--addr", "127.0.0.1"]);
-        assert_eq!(norm(&["-js", "-sd=/tmp/x"]), ["--jetstream", "--store_dir=/tmp/x"]);
-        assert_eq!(norm(&["--port=4222", "-port", "5"]), ["--port=4222", "--port", "5"]);
+        assert_eq!(
+            norm(&["-p", "-1", "-a", "127.0.0.1"]),
+            ["--port", "-1", "--addr", "127.0.0.1"]
+        );
+        assert_eq!(
+            norm(&["-js", "-sd=/tmp/x"]),
+            ["--jetstream", "--store_dir=/tmp/x"]
+        );
+        assert_eq!(
+            norm(&["--port=4222", "-port", "5"]),
+            ["--port=4222", "--port", "5"]
+        );
         assert_eq!(norm(&["-DV"]), ["--debug", "--trace"]);
         assert_eq!(norm(&["-T=false"]), ["--logtime=false"]);
-        assert_eq!(norm(&["-net", "::1", "--server_name", "x"]), ["--addr", "::1", "--name", "x"]);
+        assert_eq!(
+            norm(&["-net", "::1", "--server_name", "x"]),
+            ["--addr", "::1", "--name", "x"]
+        );
         assert_eq!(norm(&["--bogus"]), ["--bogus"]);
     }
 
     #[test]
     fn flags_reach_options() {
         let args = normalize(
-            ["sluice-server", "-p", "-1", "-js", "-sd", "/d", "--user", "u", "--pass", "p", "-DV", "-n", "srv"]
-                .into_iter()
-                .map(OsString::from),
+            [
+                "sluice-server",
+                "-p",
+                "-1",
+                "-js",
+                "-sd",
+                "/d",
+                "--user",
+                "u",
+                "--pass",
+                "p",
+                "-DV",
+                "-n",
+                "srv",
+            ]
+            .into_iter()
+            .map(OsString::from),
         );
         let cli = Cli::try_parse_from(args).unwrap();
         let mut opts = Options::default();

@@ -25,10 +25,18 @@ pub fn new_server_id() -> String {
 }
 
 /// The INFO fields common to every connection; per-connection fields are filled in later.
-pub fn info_template(opts: &Options, server_id: &str, port: u16, auth_required: bool) -> ServerInfo {
+pub fn info_template(
+    opts: &Options,
+    server_id: &str,
+    port: u16,
+    auth_required: bool,
+) -> ServerInfo {
     ServerInfo {
         server_id: server_id.to_owned(),
-        server_name: opts.server_name.clone().unwrap_or_else(|| server_id.to_owned()),
+        server_name: opts
+            .server_name
+            .clone()
+            .unwrap_or_else(|| server_id.to_owned()),
         version: COMPATIBLE_NATS_VERSION.to_owned(),
         proto: 1,
         git_commit: None,

@@ -1,14 +1,14 @@
 //! The Sluice server: everything that touches sockets, tasks and the OS.
 //!
 //! Map:
-//! - [`config`]: the NATS config file and CLI options, validated into [`config::Options`].
-//! - [`server`]: listener, accept loop, connection registry, shutdown.
-//! - [`client`]: one connection: read loop, writer task, liveness, auth check.
-//! - [`router`]: core pub/sub over the subject index, queue groups, auto-unsubscribe.
-//! - [`auth`]: user/password and token authentication.
-//! - [`info`]: the INFO the server advertises.
-//! - [`stats`]: counters.
-//! - [`cli`]: the nats-server-compatible command line.
+//! - `config`: the NATS config file and CLI options, validated into `Options`.
+//! - `server`: listener, accept loop, connection registry, shutdown.
+//! - `client`: one connection: read loop, writer task, liveness, auth check.
+//! - `router`: core pub/sub over the subject index, queue groups, auto-unsubscribe.
+//! - `auth`: user/password and token authentication.
+//! - `info`: the INFO the server advertises.
+//! - `stats`: counters.
+//! - `cli`: the nats-server-compatible command line.
 
 pub mod auth;
 pub mod cli;

@@ -21,16 +21,28 @@ fn main() -> ExitCode {
         None => (Options::default(), Vec::new()),
     };
     cli.apply(&mut opts);
+    if let Err(e) = opts.validate() {
+        eprintln!("sluice-server: {e}");
+        return ExitCode::FAILURE;
+    }
     if cli.test_config {
         for w in &warnings {
             eprintln!("sluice-server: warning: {w}");
         }
         if let Some(path) = &cli.config {
-            println!("sluice-server: configuration file {} test is successful", path.display());
+            println!(
+                "sluice-server: configuration file {} test is successful",
+                path.display()
+            );
         }
         return ExitCode::SUCCESS;
     }
-    if let Err(e) = sluice_server::logging::init(opts.debug, opts.trace, opts.logtime, opts.log_file.as_deref()) {
+    if let Err(e) = sluice_server::logging::init(
+        opts.debug,
+        opts.trace,
+        opts.logtime,
+        opts.log_file.as_deref(),
+    ) {
         eprintln!("sluice-server: cannot open log file: {e}");
         return ExitCode::FAILURE;
     }
@@ -54,10 +66,15 @@ fn run(opts: Options) -> anyhow::Result<()> {
         .context("starting the runtime")?;
     runtime.block_on(async move {
         tracing::info!("Starting sluice-server");
-        tracing::info!("  Version:  {SLUICE_VERSION} (nats-server {COMPATIBLE_NATS_VERSION} compatible)");
+        tracing::info!(
+            "  Version:  {SLUICE_VERSION} (nats-server {COMPATIBLE_NATS_VERSION} compatible)"
+        );
         let name = opts.server_name.clone();
         let handle = sluice_server::start(opts).await?;
-        tracing::info!("  Name:     {}", name.as_deref().unwrap_or(handle.shared().server_id()));
+        tracing::info!(
+            "  Name:     {}",
+            name.as_deref().unwrap_or(handle.shared().server_id())
+        );
         tracing::info!("  ID:       {}", handle.shared().server_id());
         tracing::info!("Server is ready");
         wait_for_stop_signal().await?;

@@ -31,7 +31,12 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    pub fn new(client: Arc<ClientShared>, sid: Bytes, subject: String, queue: Option<String>) -> Self {
+    pub fn new(
+        client: Arc<ClientShared>,
+        sid: Bytes,
+        subject: String,
+        queue: Option<String>,
+    ) -> Self {
         Subscription {
             client,
             sid,
@@ -178,7 +183,8 @@ impl Router {
         if ctx.cache.len() >= PUBLISHER_CACHE_CAP {
             ctx.cache.clear();
         }
-        ctx.cache.insert(subject.into(), (generation, matches.clone()));
+        ctx.cache
+            .insert(subject.into(), (generation, matches.clone()));
         matches
     }
 
@@ -242,7 +248,14 @@ fn deliver(ctx: &mut PublishContext, sub: &Arc<Subscription>, msg: &Message<'_>)
     let client = &sub.client;
     let headers = msg.headers.filter(|_| client.wants_headers());
     let pushed = client.out.push(|buf| {
-        encode::write_msg(buf, msg.subject.as_bytes(), &sub.sid, msg.reply, headers, msg.payload)
+        encode::write_msg(
+            buf,
+            msg.subject.as_bytes(),
+            &sub.sid,
+            msg.reply,
+            headers,
+            msg.payload,
+        )
     });
     match pushed {
         Pushed::Queued => {

@@ -109,15 +109,19 @@ pub async fn start(mut opts: Options) -> Result<ServerHandle, StartError> {
     if opts.jetstream {
         // Advertising JetStream without serving its API would make clients fail later
         // and more confusingly; streams arrive with the JetStream issue.
-        tracing::warn!("JetStream is not available in this version of Sluice yet; continuing without it");
+        tracing::warn!(
+            "JetStream is not available in this version of Sluice yet; continuing without it"
+        );
         opts.jetstream = false;
     }
     let port = if opts.port < 0 { 0 } else { opts.port as u16 };
     let bind = format!("{}:{}", opts.host, port);
-    let listener = TcpListener::bind(&bind).await.map_err(|source| StartError::Listen {
-        addr: bind.clone(),
-        source,
-    })?;
+    let listener = TcpListener::bind(&bind)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: bind.clone(),
+            source,
+        })?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen {
         addr: bind.clone(),
         source,

@@ -117,6 +117,9 @@ struct Connection {
     publish: PublishContext,
     /// Something was queued on our own outbound buffer during this batch.
     wrote_own: bool,
+    /// This batch's inbound counters, added to the server's once per batch.
+    in_msgs: u64,
+    in_bytes: u64,
 }
 
 /// Serves one accepted socket until it closes.
@@ -126,9 +129,13 @@ pub async fn serve(server: Arc<ServerShared>, stream: TcpStream, cid: u64, peer:
     let shared = Arc::new(ClientShared::new(cid, opts.max_pending));
     let (mut reader, writer) = stream.into_split();
 
-    shared.out.push(|buf| encode::write_info(buf, &server.client_info(cid, peer)));
+    shared
+        .out
+        .push(|buf| encode::write_info(buf, &server.client_info(cid, peer)));
     if server.at_connection_limit() {
-        shared.out.push(|buf| encode::write_err(buf, encode::ERR_MAX_CONNECTIONS));
+        shared
+            .out
+            .push(|buf| encode::write_err(buf, encode::ERR_MAX_CONNECTIONS));
         shared.out.close(CloseReason::MaxConnections, true);
     }
     let writer_task = {
@@ -152,6 +159,8 @@ pub async fn serve(server: Arc<ServerShared>, stream: TcpStream, cid: u64, peer:
         liveness: Liveness::new(opts.ping_max),
         publish: PublishContext::new(cid, true),
         wrote_own: false,
+        in_msgs: 0,
+        in_bytes: 0,
     };
     let reason = conn.read_loop(&mut reader).await;
     conn.teardown(reason, writer_task).await;
@@ -328,7 +337,10 @@ impl Connection {
         }
         let headers = connect.headers && self.server.headers_enabled();
         if connect.no_responders && !headers {
-            return Err(self.fail(encode::ERR_NO_RESPONDERS_NEEDS_HEADERS, CloseReason::ProtocolViolation));
+            return Err(self.fail(
+                encode::ERR_NO_RESPONDERS_NEEDS_HEADERS,
+                CloseReason::ProtocolViolation,
+            ));
         }
         self.parser.set_headers(headers);
         self.shared.headers.store(headers, Ordering::Relaxed);
@@ -339,14 +351,20 @@ impl Connection {
         Ok(())
     }
 
-    fn process_pub(&mut self, subject: &[u8], reply: Option<&[u8]>, header_len: Option<usize>, body: &[u8]) {
+    fn process_pub(
+        &mut self,
+        subject: &[u8],
+        reply: Option<&[u8]>,
+        header_len: Option<usize>,
+        body: &[u8],
+    ) {
         let subject = std::str::from_utf8(subject).ok();
-        let valid = subject.is_some_and(sluice_subject::is_valid_literal_subject);
-        if self.connect.pedantic && !valid {
+        if self.connect.pedantic && !subject.is_some_and(sluice_subject::is_valid_literal_subject) {
             self.send_err(encode::ERR_INVALID_PUBLISH_SUBJECT);
         }
         self.ok();
-        self.server.stats().add_in(1, body.len() as u64);
+        self.in_msgs += 1;
+        self.in_bytes += body.len() as u64;
         let Some(subject) = subject else {
             return;
         };
@@ -377,7 +395,9 @@ impl Connection {
         let sid = {
             let subs = self.shared.subs.lock();
             subs.values()
-                .find(|s| s.queue.is_none() && sluice_subject::subject_matches(&s.subject, reply_str))
+                .find(|s| {
+                    s.queue.is_none() && sluice_subject::subject_matches(&s.subject, reply_str)
+                })
                 .map(|s| s.sid.clone())
         };
         if let Some(sid) = sid {
@@ -390,7 +410,9 @@ impl Connection {
     }
 
     fn process_sub(&mut self, subject: &[u8], queue: Option<&[u8]>, sid: Bytes) {
-        let subject = std::str::from_utf8(subject).ok().filter(|s| sluice_subject::is_valid_subject(s));
+        let subject = std::str::from_utf8(subject)
+            .ok()
+            .filter(|s| sluice_subject::is_valid_subject(s));
         let queue = match queue.map(std::str::from_utf8) {
             None => Some(None),
             Some(Ok(q)) if sluice_subject::is_valid_queue_name(q) => Some(Some(q)),
@@ -442,8 +464,15 @@ impl Connection {
             self.shared.out.signal();
             self.wrote_own = false;
         }
+        if self.in_msgs > 0 {
+            self.server.stats().add_in(self.in_msgs, self.in_bytes);
+            self.in_msgs = 0;
+            self.in_bytes = 0;
+        }
         if self.publish.out_msgs > 0 {
-            self.server.stats().add_out(self.publish.out_msgs, self.publish.out_bytes);
+            self.server
+                .stats()
+                .add_out(self.publish.out_msgs, self.publish.out_bytes);
             self.publish.out_msgs = 0;
             self.publish.out_bytes = 0;
         }
@@ -468,7 +497,10 @@ impl Connection {
             CloseReason::SlowConsumerPendingBytes | CloseReason::SlowConsumerWriteDeadline
         ) || self.shared.slow_consumer.load(Ordering::Relaxed)
         {
-            self.server.stats().slow_consumers.fetch_add(1, Ordering::Relaxed);
+            self.server
+                .stats()
+                .slow_consumers
+                .fetch_add(1, Ordering::Relaxed);
             tracing::info!(cid = self.shared.cid, peer = %self.peer, "Slow Consumer Detected");
         }
         self.server.unregister_client(self.shared.cid);

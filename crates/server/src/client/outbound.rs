@@ -175,7 +175,10 @@ mod tests {
         assert_eq!(out.push(|b| b.push(b'x')), Pushed::SlowConsumer);
         assert_eq!(out.pending_bytes(), 0);
         assert_eq!(out.push(|b| b.push(b'x')), Pushed::Closed);
-        assert_eq!(out.close_reason(), Some(CloseReason::SlowConsumerPendingBytes));
+        assert_eq!(
+            out.close_reason(),
+            Some(CloseReason::SlowConsumerPendingBytes)
+        );
     }
 
     #[test]
