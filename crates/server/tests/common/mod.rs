@@ -55,7 +55,9 @@ impl TestServer {
     }
 
     pub async fn client(&self) -> async_nats::Client {
-        async_nats::connect(&self.url).await.expect("client connects")
+        async_nats::connect(&self.url)
+            .await
+            .expect("client connects")
     }
 }
 
@@ -184,7 +186,9 @@ pub fn nats_server_bin() -> Option<PathBuf> {
 pub fn require_nats_server() -> Option<PathBuf> {
     match nats_server_bin() {
         Some(p) => Some(p),
-        None if std::env::var_os("CI").is_some() || std::env::var_os("SLUICE_REQUIRE_NATS_SERVER").is_some() => {
+        None if std::env::var_os("CI").is_some()
+            || std::env::var_os("SLUICE_REQUIRE_NATS_SERVER").is_some() =>
+        {
             panic!("nats-server not found (set NATS_SERVER_BIN or run .ci/run)")
         }
         None => {
