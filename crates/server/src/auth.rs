@@ -53,14 +53,20 @@ impl Authenticator {
                     .user
                     .as_deref()
                     .is_some_and(|u| constant_time_eq(u.as_bytes(), user.as_bytes()));
-                let pass_ok = constant_time_eq(
-                    connect.pass.as_deref().unwrap_or_default().as_bytes(),
-                    password.as_bytes(),
-                );
-                user_ok & pass_ok
+                let given = connect.pass.as_deref().unwrap_or_default();
+                user_ok & password_matches(given, password)
             }
         }
     }
+}
+
+/// A configured password is either plain text or, as nats-server allows, a bcrypt hash
+/// (`$2a$...`), which keeps plain passwords out of config files.
+fn password_matches(given: &str, configured: &str) -> bool {
+    if configured.starts_with("$2") {
+        return bcrypt::verify(given, configured).unwrap_or(false);
+    }
+    constant_time_eq(given.as_bytes(), configured.as_bytes())
 }
 
 /// Compares secrets without an early exit, so timing does not leak the matching prefix.
@@ -101,6 +107,15 @@ mod tests {
         assert!(!a.check(&connect(Some("v"), Some("p"), None)));
         assert!(!a.check(&connect(None, None, None)));
         assert!(!a.check(&connect(None, None, Some("p"))));
+    }
+
+    #[test]
+    fn bcrypt_password() {
+        let hash = bcrypt::hash("p", 4).unwrap();
+        let a = Authenticator::new(Some("u"), Some(&hash), None);
+        assert!(a.check(&connect(Some("u"), Some("p"), None)));
+        assert!(!a.check(&connect(Some("u"), Some("q"), None)));
+        assert!(!a.check(&connect(Some("u"), Some(&hash), None)));
     }
 
     #[test]
