@@ -1,0 +1,352 @@
+//! sluice-bench: runs the same core workloads against any NATS server URL and
+//! compares two servers (e.g. Sluice against nats-server).
+
+mod compare;
+mod endpoint;
+mod latency;
+mod rawconn;
+mod report;
+mod workloads;
+
+use std::process::ExitCode;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use clap::{Args, Parser, Subcommand};
+
+use crate::compare::Side;
+use crate::endpoint::Endpoint;
+use crate::rawconn::RawConn;
+use crate::report::{single_table, Outcome};
+use crate::workloads::{default_msgs, named, ClientKind, Kind, Opts, Spec};
+
+#[derive(Parser)]
+#[command(
+    name = "sluice-bench",
+    version,
+    about = "Benchmarks NATS servers: publish, pubsub, fanout, queue groups and request/reply.",
+    long_about = "Benchmarks NATS servers: publish, pubsub, fanout, queue groups and request/reply.\n\n\
+        By default the load comes from a lean built-in protocol client (pipelined batched \
+        writes, zero-copy reader) so that the numbers measure the server, not the client; \
+        --client async-nats uses the async-nats crate instead."
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Publish only (no subscribers): msgs/s and MB/s the server ingests.
+    Pub(One),
+    /// 1 publisher -> 1 subscriber.
+    Pubsub(One),
+    /// 1 publisher -> N subscribers (default 4), each gets every message.
+    Fanout(One),
+    /// 1 publisher -> queue group of N members (default 3), each message to one.
+    Queue(One),
+    /// Sequential request/reply round trips: p50/p90/p99 latency and req/s.
+    Reqrep(One),
+    /// Every workload once against one server; prints a markdown table.
+    All(AllArgs),
+    /// Every workload alternately on two servers, best of N; prints
+    /// workload | baseline | candidate | ratio.
+    Compare(CompareArgs),
+    /// Waits until a server accepts a NATS connection; prints its version.
+    Probe(ProbeArgs),
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    /// Load generator: the built-in raw protocol client, or async-nats.
+    #[arg(long, value_enum, default_value = "raw")]
+    client: ClientKind,
+    /// Upper bound on one run, in seconds (connections included).
+    #[arg(long, default_value_t = 60.0)]
+    timeout: f64,
+    /// Seconds subscribers wait for more messages after the publisher is done
+    /// before declaring the rest lost.
+    #[arg(long, default_value_t = 3.0)]
+    idle: f64,
+    /// Bytes per write of the raw publisher.
+    #[arg(long, default_value_t = 64 * 1024)]
+    batch: usize,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+impl Common {
+    fn opts(&self) -> Result<Opts> {
+        Ok(Opts {
+            client: self.client,
+            timeout: secs("--timeout", self.timeout)?,
+            idle: secs("--idle", self.idle)?,
+            batch: self.batch.max(1),
+        })
+    }
+}
+
+/// A positive number of seconds as a Duration.
+fn secs(flag: &str, v: f64) -> Result<Duration> {
+    match Duration::try_from_secs_f64(v) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => bail!("{flag} must be a positive number of seconds, not {v}"),
+    }
+}
+
+#[derive(Args)]
+struct One {
+    /// Server URL.
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    url: String,
+    /// Messages to publish (requests, for reqrep); default depends on workload and size.
+    #[arg(long)]
+    msgs: Option<u64>,
+    /// Payload size in bytes.
+    #[arg(long, default_value_t = 16)]
+    size: usize,
+    /// Subscribers (fanout) or queue members (queue).
+    #[arg(long)]
+    subs: Option<usize>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct SuiteArgs {
+    /// Multiplies every workload's message count (e.g. 0.1 for a quick run).
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    /// Only these workloads (comma-separated names, e.g. pub-16b,reqrep-16b).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+}
+
+impl SuiteArgs {
+    fn specs(&self) -> Result<Vec<Spec>> {
+        if !self.scale.is_finite() || self.scale <= 0.0 {
+            bail!("--scale must be a positive number");
+        }
+        let all = workloads::suite(self.scale);
+        if self.only.is_empty() {
+            return Ok(all);
+        }
+        let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+        for want in &self.only {
+            if !names.contains(&want.as_str()) {
+                bail!("unknown workload {want:?}; known: {}", names.join(", "));
+            }
+        }
+        Ok(all
+            .into_iter()
+            .filter(|s| self.only.contains(&s.name))
+            .collect())
+    }
+}
+
+#[derive(Args)]
+struct AllArgs {
+    /// Server URL.
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    url: String,
+    #[command(flatten)]
+    suite: SuiteArgs,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// URL of the reference server (e.g. nats-server).
+    #[arg(long)]
+    baseline: String,
+    /// URL of the server under test (e.g. Sluice).
+    #[arg(long)]
+    candidate: String,
+    /// Column title for the baseline.
+    #[arg(long, default_value = "nats-server")]
+    baseline_name: String,
+    /// Column title for the candidate.
+    #[arg(long, default_value = "sluice")]
+    candidate_name: String,
+    /// Runs per workload per server; the best of them is reported.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Exit 0 even if some runs failed (they still show in the table).
+    #[arg(long)]
+    keep_going: bool,
+    #[command(flatten)]
+    suite: SuiteArgs,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct ProbeArgs {
+    /// Server URL.
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    url: String,
+    /// Keep retrying for this many seconds.
+    #[arg(long, default_value_t = 10.0)]
+    wait: f64,
+}
+
+fn main() -> ExitCode {
+    match real_main() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sluice-bench: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Pub(a) => one(Kind::Pub, a),
+        Cmd::Pubsub(a) => {
+            if a.subs.is_some_and(|n| n != 1) {
+                bail!("pubsub has exactly one subscriber; use fanout for more");
+            }
+            one(
+                Kind::Deliver {
+                    subs: 1,
+                    queue: false,
+                },
+                a,
+            )
+        }
+        Cmd::Fanout(a) => {
+            let subs = a.subs.unwrap_or(4);
+            one(Kind::Deliver { subs, queue: false }, a)
+        }
+        Cmd::Queue(a) => {
+            let subs = a.subs.unwrap_or(3);
+            one(Kind::Deliver { subs, queue: true }, a)
+        }
+        Cmd::Reqrep(a) => one(Kind::ReqRep, a),
+        Cmd::All(a) => all(a),
+        Cmd::Compare(a) => compare(a),
+        Cmd::Probe(a) => probe(a),
+    }
+}
+
+fn one(kind: Kind, a: One) -> Result<ExitCode> {
+    if matches!(kind, Kind::Pub | Kind::ReqRep) && a.subs.is_some() {
+        bail!("--subs applies to fanout and queue only");
+    }
+    let ep = Endpoint::parse(&a.url)?;
+    let opts = a.common.opts()?;
+    let msgs = a.msgs.unwrap_or_else(|| default_msgs(kind, a.size));
+    let spec = named(kind, msgs, a.size);
+    let o = workloads::run(&spec, &ep, &opts)?;
+    print_outcomes(&[o], a.common.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn all(a: AllArgs) -> Result<ExitCode> {
+    let ep = Endpoint::parse(&a.url)?;
+    let opts = a.common.opts()?;
+    let mut outcomes = Vec::new();
+    let mut failed = false;
+    for spec in a.suite.specs()? {
+        match workloads::run(&spec, &ep, &opts) {
+            Ok(o) => {
+                eprintln!("{}", o.line());
+                outcomes.push(o);
+            }
+            Err(e) => {
+                eprintln!("{}: ERROR {e:#}", spec.name);
+                failed = true;
+            }
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+    if a.common.json {
+        println!("{}", serde_json::to_string_pretty(&outcomes)?);
+    } else {
+        print!("{}", single_table(&outcomes));
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn compare(a: CompareArgs) -> Result<ExitCode> {
+    if a.rounds == 0 {
+        bail!("--rounds must be at least 1");
+    }
+    let base = Side {
+        name: a.baseline_name.clone(),
+        ep: Endpoint::parse(&a.baseline)?,
+    };
+    let cand = Side {
+        name: a.candidate_name.clone(),
+        ep: Endpoint::parse(&a.candidate)?,
+    };
+    let opts = a.common.opts()?;
+    let specs = a.suite.specs()?;
+    eprintln!(
+        "comparing {} ({}) with {} ({}), {} client, best of {} rounds",
+        cand.name,
+        cand.ep.url,
+        base.name,
+        base.ep.url,
+        opts.client.name(),
+        a.rounds
+    );
+    let c = compare::run(&specs, &base, &cand, &opts, a.rounds);
+    if a.common.json {
+        println!("{}", serde_json::to_string_pretty(&c)?);
+    } else {
+        println!();
+        print!("{}", c.table());
+    }
+    if !c.errors.is_empty() {
+        eprintln!("\n{} run(s) failed:", c.errors.len());
+        for e in &c.errors {
+            eprintln!("  {e}");
+        }
+        if !a.keep_going {
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn probe(a: ProbeArgs) -> Result<ExitCode> {
+    let ep = Endpoint::parse(&a.url)?;
+    let deadline = Instant::now() + secs("--wait", a.wait)?;
+    loop {
+        match RawConn::connect(&ep, "sluice-bench-probe", Duration::from_secs(2)) {
+            Ok(c) => {
+                println!(
+                    "{} is up: server_name={:?} version={:?}",
+                    ep.url, c.server.server_name, c.server.version
+                );
+                c.close();
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(e) if Instant::now() >= deadline => {
+                bail!("{} not reachable: {e:#}", ep.url)
+            }
+            Err(_) => thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+fn print_outcomes(outcomes: &[Outcome], json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(outcomes)?);
+    } else {
+        for o in outcomes {
+            println!("{}", o.line());
+        }
+    }
+    Ok(())
+}

