@@ -54,7 +54,18 @@ impl Default for ConnectOptions {
 }
 
 impl ConnectOptions {
+    /// Decodes the CONNECT argument as Go's decoder would: an object, or `null` (which
+    /// leaves the defaults); anything else is an error.
     pub fn from_json(json: &[u8]) -> Result<Self, serde_json::Error> {
+        let trimmed = json.trim_ascii();
+        if trimmed == b"null" {
+            return Ok(Self::default());
+        }
+        if !trimmed.starts_with(b"{") {
+            return Err(serde::de::Error::custom(
+                "CONNECT argument is not a JSON object",
+            ));
+        }
         serde_json::from_slice(json)
     }
 }
@@ -83,5 +94,11 @@ mod tests {
         assert!(ConnectOptions::from_json(br#"{"verbose":"false"}"#).is_err());
         assert!(ConnectOptions::from_json(b"{bad json}").is_err());
         assert!(ConnectOptions::from_json(b"").is_err());
+        assert!(ConnectOptions::from_json(b"[]").is_err());
+        assert!(ConnectOptions::from_json(b"[true]").is_err());
+        assert_eq!(
+            ConnectOptions::from_json(b" null ").unwrap(),
+            ConnectOptions::default()
+        );
     }
 }

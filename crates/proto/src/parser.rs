@@ -49,7 +49,7 @@ impl OpName {
     fn needs_separator(self) -> bool {
         matches!(
             self,
-            OpName::Pub | OpName::HPub | OpName::Sub | OpName::Unsub | OpName::Info
+            OpName::Pub | OpName::HPub | OpName::Sub | OpName::Unsub
         )
     }
 
@@ -222,7 +222,7 @@ impl Parser {
                 self.next_op(buf)
             }
             OpName::Sub => {
-                let (parts, n) = split_args(&line[args])?;
+                let (parts, n) = split_args(&line[args], true)?;
                 let at = |i: usize| line.slice(parts[i].clone());
                 match n {
                     2 => Ok(Some(ClientOp::Sub {
@@ -239,7 +239,7 @@ impl Parser {
                 }
             }
             OpName::Unsub => {
-                let (parts, n) = split_args(&line[args])?;
+                let (parts, n) = split_args(&line[args], true)?;
                 match n {
                     1 => Ok(Some(ClientOp::Unsub {
                         sid: line.slice(parts[0].clone()),
@@ -264,7 +264,7 @@ impl Parser {
         line: &Bytes,
         args: std::ops::Range<usize>,
     ) -> Result<(), ProtoError> {
-        let (parts, n) = split_args(&line[args])?;
+        let (parts, n) = split_args(&line[args], false)?;
         let at = |i: usize| parts[i].clone();
         let (subject, reply, header_len, size) = if op == OpName::Pub {
             let (subject, reply, size) = match n {
@@ -291,7 +291,8 @@ impl Parser {
                     "HPUB header size above total size",
                 ));
             }
-            (subject, reply, Some(hdr), total)
+            // A zero-length header block is no header block (nats-server sends MSG).
+            (subject, reply, (hdr > 0).then_some(hdr), total)
         };
         if size > self.limits.max_payload {
             return Err(ProtoError::MaxPayload);
@@ -347,20 +348,26 @@ fn memchr_newline(buf: &[u8]) -> Option<usize> {
 
 type ArgRanges = [std::ops::Range<usize>; MAX_ARGS];
 
-/// Splits arguments on runs of spaces and tabs without allocating.
-fn split_args(args: &[u8]) -> Result<(ArgRanges, usize), ProtoError> {
+/// Argument separators: blanks, and for SUB/UNSUB also stray line-end bytes (nats-server
+/// splits those with a different routine than PUB's).
+fn is_arg_separator(b: u8, line_ends: bool) -> bool {
+    matches!(b, b' ' | b'\t') || (line_ends && matches!(b, b'\r' | b'\n'))
+}
+
+/// Splits arguments on runs of separators without allocating.
+fn split_args(args: &[u8], line_ends: bool) -> Result<(ArgRanges, usize), ProtoError> {
     let mut out: ArgRanges = Default::default();
     let mut n = 0;
     let mut i = 0;
     while i < args.len() {
-        while i < args.len() && (args[i] == b' ' || args[i] == b'\t') {
+        while i < args.len() && is_arg_separator(args[i], line_ends) {
             i += 1;
         }
         if i == args.len() {
             break;
         }
         let start = i;
-        while i < args.len() && args[i] != b' ' && args[i] != b'\t' {
+        while i < args.len() && !is_arg_separator(args[i], line_ends) {
             i += 1;
         }
         if n == MAX_ARGS {
@@ -372,9 +379,9 @@ fn split_args(args: &[u8]) -> Result<(ArgRanges, usize), ProtoError> {
     Ok((out, n))
 }
 
-/// Parses a decimal size the way nats-server does: digits only, no sign, at most 19.
+/// Parses a decimal size the way nats-server does: digits only, no sign, at most 9.
 pub fn parse_size(s: &[u8]) -> Option<usize> {
-    if s.is_empty() || s.len() > 19 {
+    if s.is_empty() || s.len() > 9 {
         return None;
     }
     let mut n: usize = 0;

@@ -228,6 +228,21 @@ impl Router {
         delivered
     }
 
+    /// The sid of `cid`'s first plain subscription matching `subject`, in match order.
+    pub fn first_plain_subscription_of(
+        &self,
+        ctx: &mut PublishContext,
+        subject: &str,
+        cid: u64,
+    ) -> Option<Bytes> {
+        let matches = self.lookup(ctx, subject);
+        matches
+            .plain
+            .iter()
+            .find(|SubRef(s)| s.client.cid == cid)
+            .map(|SubRef(s)| s.sid.clone())
+    }
+
     /// Wakes the writers of every connection the batch wrote to.
     pub fn flush(&self, ctx: &mut PublishContext) {
         for client in ctx.to_signal.drain(..) {

@@ -172,8 +172,10 @@ impl<T: Clone + PartialEq> Trie<T> {
                 matched.push(f);
             }
             // Literal children never hold a `*` key, so a published `*` token
-            // only follows the `pwc` edge here, never twice.
-            for c in [node.pwc, node.literal.get(tok).copied()]
+            // only follows the `pwc` edge here, never twice. Order as nats-server:
+            // the stack pops the `*` branch before the literal one, and at the last
+            // token the literal node is matched before the `*` node.
+            for c in [node.literal.get(tok).copied(), node.pwc]
                 .into_iter()
                 .flatten()
             {

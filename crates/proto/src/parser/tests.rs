@@ -86,6 +86,7 @@ fn operations() {
     check(b"+OK\r\n", "+OK");
     check(b"-ERR 'x'\r\n", "-ERR 'x'");
     check(b"INFO {}\r\n", "INFO {}");
+    check(b"INFO{}\r\n", "INFO {}");
     check(
         b"CONNECT {\"verbose\":false}\r\n",
         "CONNECT {\"verbose\":false}",
@@ -111,6 +112,19 @@ fn pub_and_hpub() {
         b"HPUB foo 12 12\r\nNATS/1.0\r\n\r\n\r\nPING\r\n",
         "PUB foo  Some(12) NATS/1.0\r\n\r\n | PING",
     );
+}
+
+#[test]
+fn nats_server_argument_quirks() {
+    // Stray CR/LF bytes inside arguments separate them, as in nats-server.
+    check(b"SUB foo\r 1\r\n", "SUB foo  1");
+    // A zero-length header block is no header block.
+    check(b"HPUB foo 0 2\r\nhi\r\n", "PUB foo  None hi");
+    // Sizes are at most 9 digits.
+    check(b"PUB foo 000000001\r\nx\r\n", "PUB foo  None x");
+    let (_, err) = parse_all(b"PUB foo 0000000001\r\n", usize::MAX, true);
+    assert!(matches!(err, Some(ProtoError::BadArguments(_))));
+    check(b"UNSUB 1 0000000001\r\n", "UNSUB 1 None");
 }
 
 #[test]

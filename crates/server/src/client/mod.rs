@@ -166,6 +166,14 @@ pub async fn serve(server: Arc<ServerShared>, stream: TcpStream, cid: u64, peer:
     conn.teardown(reason, writer_task).await;
 }
 
+/// nats-server's pedantic publish check: no empty tokens and no wildcard tokens.
+fn is_pedantic_publish_subject(subject: &str) -> bool {
+    !subject.is_empty()
+        && subject
+            .split('.')
+            .all(|t| !t.is_empty() && t != "*" && t != ">")
+}
+
 impl Connection {
     async fn read_loop(&mut self, reader: &mut tokio::net::tcp::OwnedReadHalf) -> CloseReason {
         let opts = self.server.options();
@@ -220,6 +228,14 @@ impl Connection {
 
     /// Executes every complete operation in `buf`.
     fn process_buffer(&mut self, buf: &mut BytesMut) -> Result<(), CloseReason> {
+        // With auth required nats-server refuses anything but CONNECT as the first
+        // operation, judged by its first byte, before parsing it.
+        if !self.connected
+            && self.server.auth().required()
+            && buf.first().is_some_and(|b| !b.eq_ignore_ascii_case(&b'c'))
+        {
+            return Err(self.fail(encode::ERR_AUTH_VIOLATION, CloseReason::AuthViolation));
+        }
         loop {
             match self.parser.next_op(buf) {
                 Ok(Some(op)) => self.process_op(op)?,
@@ -359,7 +375,7 @@ impl Connection {
         body: &[u8],
     ) {
         let subject = std::str::from_utf8(subject).ok();
-        if self.connect.pedantic && !subject.is_some_and(sluice_subject::is_valid_literal_subject) {
+        if self.connect.pedantic && !subject.is_some_and(is_pedantic_publish_subject) {
             self.send_err(encode::ERR_INVALID_PUBLISH_SUBJECT);
         }
         self.ok();
@@ -392,21 +408,20 @@ impl Connection {
         let Ok(reply_str) = std::str::from_utf8(reply) else {
             return;
         };
-        let sid = {
-            let subs = self.shared.subs.lock();
-            subs.values()
-                .find(|s| {
-                    s.queue.is_none() && sluice_subject::subject_matches(&s.subject, reply_str)
-                })
-                .map(|s| s.sid.clone())
+        // The requester's first matching plain subscription, in the index's match
+        // order, as nats-server picks it.
+        let Some(sid) = self.server.router().first_plain_subscription_of(
+            &mut self.publish,
+            reply_str,
+            self.shared.cid,
+        ) else {
+            return;
         };
-        if let Some(sid) = sid {
-            let block = headers::status_block(503, None, &[("Nats-Subject", subject.as_bytes())]);
-            self.shared
-                .out
-                .push(|b| encode::write_msg(b, reply, &sid, None, Some(&block), b""));
-            self.wrote_own = true;
-        }
+        let block = headers::status_block(503, None, &[("Nats-Subject", subject.as_bytes())]);
+        self.shared
+            .out
+            .push(|b| encode::write_msg(b, reply, &sid, None, Some(&block), b""));
+        self.wrote_own = true;
     }
 
     fn process_sub(&mut self, subject: &[u8], queue: Option<&[u8]>, sid: Bytes) {
