@@ -26,7 +26,7 @@ fn parse(input: &[u8], chunk: usize) -> (Vec<ClientOp>, Option<ProtoError>) {
             }
         }
         // Never more than one unfinished frame is held.
-        assert!(buf.len() <= LIMITS.max_payload + 2 + LIMITS.max_control_line + 16 + chunk);
+        assert!(buf.len() <= LIMITS.max_payload + 2 + LIMITS.max_control_line + 16 + piece.len());
     }
     (ops, None)
 }

@@ -18,10 +18,27 @@ use sluice_subject::{InvalidSubject, MatchResult, SubjectIndex};
 use crate::client::outbound::Pushed;
 use crate::client::ClientShared;
 
-/// One subscription of one connection.
+/// A consumer of messages inside the server (JetStream), fed by the router like a
+/// client connection is.
+pub trait InternalSink: Send + Sync + std::fmt::Debug {
+    /// Takes one message; false if it could not (the message counts as undelivered).
+    fn deliver(&self, msg: &Message<'_>) -> bool;
+}
+
+/// Where a subscription's messages go.
+#[derive(Debug, Clone)]
+pub enum SubTarget {
+    Client(Arc<ClientShared>),
+    Internal(Arc<dyn InternalSink>),
+}
+
+/// Client ids start at 1; internal subscribers publish and subscribe as id 0.
+pub const INTERNAL_CID: u64 = 0;
+
+/// One subscription of one connection (or of an internal subscriber).
 #[derive(Debug)]
 pub struct Subscription {
-    pub client: Arc<ClientShared>,
+    pub target: SubTarget,
     pub sid: Bytes,
     pub subject: String,
     pub queue: Option<String>,
@@ -31,19 +48,22 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    pub fn new(
-        client: Arc<ClientShared>,
-        sid: Bytes,
-        subject: String,
-        queue: Option<String>,
-    ) -> Self {
+    pub fn new(target: SubTarget, sid: Bytes, subject: String, queue: Option<String>) -> Self {
         Subscription {
-            client,
+            target,
             sid,
             subject,
             queue,
             max: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
+        }
+    }
+
+    /// The owning connection's id (`INTERNAL_CID` for internal subscribers).
+    pub fn cid(&self) -> u64 {
+        match &self.target {
+            SubTarget::Client(c) => c.cid,
+            SubTarget::Internal(_) => INTERNAL_CID,
         }
     }
 
@@ -195,7 +215,7 @@ impl Router {
         let matches = self.lookup(ctx, msg.subject);
         let mut delivered = 0;
         for SubRef(sub) in &matches.plain {
-            if !ctx.echo && sub.client.cid == ctx.publisher_cid {
+            if !ctx.echo && sub.cid() == ctx.publisher_cid {
                 continue;
             }
             if deliver(ctx, sub, msg) {
@@ -210,7 +230,7 @@ impl Router {
             let start = (ctx.next_random() % n as u64) as usize;
             for i in 0..n {
                 let SubRef(sub) = &group.members[(start + i) % n];
-                if !ctx.echo && sub.client.cid == ctx.publisher_cid {
+                if !ctx.echo && sub.cid() == ctx.publisher_cid {
                     continue;
                 }
                 if deliver(ctx, sub, msg) {
@@ -221,7 +241,9 @@ impl Router {
         }
         if !ctx.finished.is_empty() {
             for sub in std::mem::take(&mut ctx.finished) {
-                sub.client.remove_subscription(&sub.sid);
+                if let SubTarget::Client(c) = &sub.target {
+                    c.remove_subscription(&sub.sid);
+                }
                 self.unsubscribe(&sub);
             }
         }
@@ -239,7 +261,7 @@ impl Router {
         matches
             .plain
             .iter()
-            .find(|SubRef(s)| s.client.cid == cid)
+            .find(|SubRef(s)| s.cid() == cid)
             .map(|SubRef(s)| s.sid.clone())
     }
 
@@ -260,7 +282,10 @@ fn deliver(ctx: &mut PublishContext, sub: &Arc<Subscription>, msg: &Message<'_>)
     if last {
         ctx.finished.push(sub.clone());
     }
-    let client = &sub.client;
+    let client = match &sub.target {
+        SubTarget::Client(c) => c,
+        SubTarget::Internal(sink) => return sink.deliver(msg),
+    };
     let headers = msg.headers.filter(|_| client.wants_headers());
     let pushed = client.out.push(|buf| {
         encode::write_msg(

@@ -17,7 +17,7 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::router::{Message, PublishContext, Subscription};
+use crate::router::{Message, PublishContext, SubTarget, Subscription};
 use crate::server::ServerShared;
 use liveness::{Liveness, TickAction};
 use outbound::Outbound;
@@ -442,7 +442,7 @@ impl Connection {
             // A repeated sid keeps the existing subscription, as nats-server does.
             if !subs.contains_key(&sid) {
                 let sub = Arc::new(Subscription::new(
-                    self.shared.clone(),
+                    SubTarget::Client(self.shared.clone()),
                     sid.clone(),
                     subject.to_owned(),
                     queue.map(str::to_owned),
