@@ -126,6 +126,8 @@ pub struct PublishContext {
     pub echo: bool,
     cache: HashMap<Box<str>, (u64, Matches)>,
     to_signal: Vec<Arc<ClientShared>>,
+    /// Clients past half their `max_pending` during this batch.
+    pub stalled: Vec<Arc<ClientShared>>,
     finished: Vec<Arc<Subscription>>,
     rng: u64,
     pub out_msgs: u64,
@@ -142,6 +144,7 @@ impl PublishContext {
             echo,
             cache: HashMap::new(),
             to_signal: Vec::new(),
+            stalled: Vec::new(),
             finished: Vec::new(),
             // Any odd seed works for xorshift; mixing in the cid spreads queue picks.
             rng: 0x9E37_79B9_7F4A_7C15 ^ publisher_cid.wrapping_mul(0xBF58_476D_1CE4_E5B9) | 1,
@@ -298,7 +301,13 @@ fn deliver(ctx: &mut PublishContext, sub: &Arc<Subscription>, msg: &Message<'_>)
         )
     });
     match pushed {
-        Pushed::Queued => {
+        Pushed::Queued | Pushed::QueuedOverHalf => {
+            if pushed == Pushed::QueuedOverHalf
+                && client.cid != ctx.publisher_cid
+                && !ctx.stalled.iter().any(|c| Arc::ptr_eq(c, client))
+            {
+                ctx.stalled.push(client.clone());
+            }
             ctx.out_msgs += 1;
             ctx.out_bytes += (msg.payload.len() + headers.map_or(0, <[u8]>::len)) as u64;
             ctx.note_target(client);

@@ -102,6 +102,9 @@ impl ClientShared {
     }
 }
 
+/// Longest a publisher is paused per read batch for clients that fall behind.
+const STALL_MAX: Duration = Duration::from_millis(5);
+
 /// Reads per `read` call; grows the buffer only as far as a frame needs.
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -205,6 +208,7 @@ impl Connection {
                     if let Err(reason) = result {
                         return reason;
                     }
+                    self.stall_for_slow_readers().await;
                 }
                 _ = ping.tick() => {
                     match self.liveness.on_tick() {
@@ -468,6 +472,24 @@ impl Connection {
             }
         }
         self.ok();
+    }
+
+    /// Pauses this publisher briefly while a client it just wrote to has more than half
+    /// its `max_pending` outstanding, so a burst does not cut off a reader that is
+    /// merely slower than the burst (nats-server stalls producers the same way). The
+    /// pause is short and bounded: a client that does not read at all still reaches
+    /// `max_pending` and is cut off, and other clients are not held up for long.
+    async fn stall_for_slow_readers(&mut self) {
+        if self.publish.stalled.is_empty() {
+            return;
+        }
+        let stalled = std::mem::take(&mut self.publish.stalled);
+        let wait = async {
+            for client in &stalled {
+                client.out.drained_to_half().await;
+            }
+        };
+        let _ = tokio::time::timeout(STALL_MAX, wait).await;
     }
 
     /// After a read batch: wake every writer this batch queued bytes for, and publish the

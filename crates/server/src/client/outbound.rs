@@ -20,6 +20,9 @@ use super::CloseReason;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pushed {
     Queued,
+    /// Queued, and the client now has more than half of `max_pending` outstanding: the
+    /// publisher should pause briefly so the writer can catch up.
+    QueuedOverHalf,
     /// The connection is closing; the bytes were dropped.
     Closed,
     /// This append took the client over `max_pending`; the connection is now closing.
@@ -42,6 +45,8 @@ pub struct Outbound {
     wake_writer: Notify,
     /// Wakes the connection's reader so it tears the connection down.
     wake_reader: Notify,
+    /// Wakes publishers stalled on this client after each completed write.
+    drained: Notify,
     max_pending: usize,
 }
 
@@ -58,6 +63,7 @@ impl Outbound {
             }),
             wake_writer: Notify::new(),
             wake_reader: Notify::new(),
+            drained: Notify::new(),
             max_pending,
         }
     }
@@ -78,7 +84,26 @@ impl Outbound {
             self.wake_reader.notify_one();
             return Pushed::SlowConsumer;
         }
+        if (st.buf.len() + st.in_flight) * 2 > self.max_pending {
+            return Pushed::QueuedOverHalf;
+        }
         Pushed::Queued
+    }
+
+    /// Resolves once the client's pending bytes are at most half of `max_pending`, or it
+    /// is closing. Publishers wait on this (with a short timeout) instead of letting a
+    /// client that reads, but more slowly than a burst arrives, be cut off.
+    pub async fn drained_to_half(&self) {
+        loop {
+            let notified = self.drained.notified();
+            {
+                let st = self.state.lock();
+                if st.closing.is_some() || (st.buf.len() + st.in_flight) * 2 <= self.max_pending {
+                    return;
+                }
+            }
+            notified.await;
+        }
     }
 
     /// Tells the writer there is something to write.
@@ -147,6 +172,7 @@ impl Outbound {
                 spare = Vec::with_capacity(4096);
             }
             self.state.lock().in_flight = 0;
+            self.drained.notify_waiters();
             match result {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => {
@@ -159,6 +185,7 @@ impl Outbound {
                 }
             }
         }
+        self.drained.notify_waiters();
         let _ = sock.shutdown().await;
     }
 }
@@ -171,7 +198,7 @@ mod tests {
     fn slow_consumer_past_max_pending() {
         let out = Outbound::new(10);
         assert_eq!(out.push(|b| b.extend_from_slice(b"12345")), Pushed::Queued);
-        assert_eq!(out.push(|b| b.extend_from_slice(b"12345")), Pushed::Queued);
+        assert_eq!(out.push(|b| b.extend_from_slice(b"12345")), Pushed::QueuedOverHalf);
         assert_eq!(out.push(|b| b.push(b'x')), Pushed::SlowConsumer);
         assert_eq!(out.pending_bytes(), 0);
         assert_eq!(out.push(|b| b.push(b'x')), Pushed::Closed);
