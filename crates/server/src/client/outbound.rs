@@ -198,7 +198,10 @@ mod tests {
     fn slow_consumer_past_max_pending() {
         let out = Outbound::new(10);
         assert_eq!(out.push(|b| b.extend_from_slice(b"12345")), Pushed::Queued);
-        assert_eq!(out.push(|b| b.extend_from_slice(b"12345")), Pushed::QueuedOverHalf);
+        assert_eq!(
+            out.push(|b| b.extend_from_slice(b"12345")),
+            Pushed::QueuedOverHalf
+        );
         assert_eq!(out.push(|b| b.push(b'x')), Pushed::SlowConsumer);
         assert_eq!(out.pending_bytes(), 0);
         assert_eq!(out.push(|b| b.push(b'x')), Pushed::Closed);
