@@ -81,7 +81,11 @@ pub trait MessageStore: Send {
 
     /// The first message with sequence >= `from` whose subject matches `filter`
     /// (wildcards allowed; `None` = any subject).
-    fn load_next(&self, from: u64, filter: Option<&str>) -> Result<Option<StoredMessage>, StoreError>;
+    fn load_next(
+        &self,
+        from: u64,
+        filter: Option<&str>,
+    ) -> Result<Option<StoredMessage>, StoreError>;
 
     /// The last message whose subject matches `filter` (wildcards allowed).
     fn load_last(&self, filter: &str) -> Result<Option<StoredMessage>, StoreError>;
@@ -94,7 +98,12 @@ pub trait MessageStore: Send {
     /// is below `before_seq` (`None` = no bound), keeping the newest `keep` of them
     /// (per filter, as nats-server's purge `keep`). Returns how many were removed.
     /// Purging everything moves `first_seq` to `last_seq + 1`.
-    fn purge(&mut self, filter: Option<&str>, before_seq: Option<u64>, keep: Option<u64>) -> Result<u64, StoreError>;
+    fn purge(
+        &mut self,
+        filter: Option<&str>,
+        before_seq: Option<u64>,
+        keep: Option<u64>,
+    ) -> Result<u64, StoreError>;
 
     /// For an empty store with `last_seq` 0, makes the next sequence `seq` (stream
     /// config `first_seq`).
