@@ -9,16 +9,30 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sluice-server");
 
+/// A server process that is killed and reaped if a test fails midway.
+struct ServerProcess(Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts the binary with `args` and waits for its "Listening for client connections
 /// on HOST:PORT" line (the line the async-nats test harness greps); returns the port.
-fn start(args: &[&str]) -> (Child, u16, Vec<String>) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn sluice-server");
-    let stderr = child.stderr.take().expect("stderr");
+fn start(args: &[&str]) -> (ServerProcess, u16, Vec<String>) {
+    let mut child = ServerProcess(
+        Command::new(BIN)
+            .args(args)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn sluice-server"),
+    );
+    let stderr = child.0.stderr.take().expect("stderr");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -44,10 +58,10 @@ fn start(args: &[&str]) -> (Child, u16, Vec<String>) {
     }
 }
 
-fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+fn wait_exit(child: &mut ServerProcess) -> std::process::ExitStatus {
     let deadline = Instant::now() + common::DEADLINE;
     loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
+        if let Some(status) = child.0.try_wait().expect("try_wait") {
             return status;
         }
         assert!(Instant::now() < deadline, "server did not exit");
@@ -55,9 +69,9 @@ fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
     }
 }
 
-fn signal(child: &Child, sig: &str) {
+fn signal(child: &ServerProcess, sig: &str) {
     let status = Command::new("kill")
-        .args([sig, &child.id().to_string()])
+        .args([sig, &child.0.id().to_string()])
         .status()
         .expect("kill");
     assert!(status.success());
@@ -188,10 +202,12 @@ fn version_help_and_unknown_flags() {
 fn log_file_flag_writes_startup_lines() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("sluice.log");
-    let mut child = Command::new(BIN)
-        .args(["-a", "127.0.0.1", "-p", "-1", "-l", log.to_str().unwrap()])
-        .spawn()
-        .unwrap();
+    let mut child = ServerProcess(
+        Command::new(BIN)
+            .args(["-a", "127.0.0.1", "-p", "-1", "-l", log.to_str().unwrap()])
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + common::DEADLINE;
     loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
