@@ -1,0 +1,302 @@
+//! One segment file: its write buffer, its file handle (opened lazily for sealed
+//! segments), and its slot table, the in-memory index from sequence to record.
+//!
+//! Within a segment message sequences are contiguous (the store starts a new segment
+//! when the sequence jumps), so the slot table is a plain vector indexed by
+//! `seq - base_seq`: 12 bytes per message.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use crate::error::StoreError;
+use crate::vfs::{OpenMode, Vfs, VfsFile};
+
+/// Where one message's record lives. `len`'s top bit says whether it had headers (that
+/// is all the byte accounting needs besides the record length).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Slot {
+    offset: u32,
+    len: u32,
+    pub subject: u32,
+}
+
+const HAS_HEADERS: u32 = 1 << 31;
+
+impl Slot {
+    pub(crate) const EMPTY: Slot = Slot {
+        offset: u32::MAX,
+        len: 0,
+        subject: u32::MAX,
+    };
+
+    pub(crate) fn new(offset: u32, len: u32, has_headers: bool, subject: u32) -> Self {
+        Slot {
+            offset,
+            len: len | if has_headers { HAS_HEADERS } else { 0 },
+            subject,
+        }
+    }
+
+    pub(crate) fn is_live(&self) -> bool {
+        self.offset != u32::MAX
+    }
+
+    pub(crate) fn offset(&self) -> u64 {
+        u64::from(self.offset)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        (self.len & !HAS_HEADERS) as usize
+    }
+
+    pub(crate) fn has_headers(&self) -> bool {
+        self.len & HAS_HEADERS != 0
+    }
+}
+
+pub(crate) fn segment_name(id: u32) -> String {
+    format!("{id:08}.seg")
+}
+
+pub(crate) fn parse_segment_name(name: &str) -> Option<u32> {
+    let digits = name.strip_suffix(".seg")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+#[derive(Debug)]
+pub(crate) struct Segment {
+    pub id: u32,
+    /// Checksum salt of this segment's records (the store's salt).
+    pub salt: u32,
+    pub path: PathBuf,
+    file: OnceLock<Box<dyn VfsFile>>,
+    /// Bytes already written to the file.
+    written: u64,
+    /// Records appended but not yet written (only the active segment has any).
+    buf: Vec<u8>,
+    /// Written (or overwritten) since the last fsync.
+    pub dirty: bool,
+    /// Sequence of `slots[0]`, or of the next message if there are no slots.
+    pub base_seq: u64,
+    pub slots: Vec<Slot>,
+    /// Live messages in this segment.
+    pub live: u64,
+    /// Other segments whose messages this segment's delete and compact records remove.
+    /// While any of them exists this segment must stay, or they would come back.
+    pub targets: BTreeSet<u32>,
+    /// Highest `below` of the compact records in this segment (0: none).
+    pub max_compact: u64,
+    /// Recovery found damage here: the file is kept for an operator, never collected.
+    pub damaged: bool,
+}
+
+impl Segment {
+    pub(crate) fn new(
+        id: u32,
+        dir: &Path,
+        file: Option<Box<dyn VfsFile>>,
+        len: u64,
+        base_seq: u64,
+        salt: u32,
+    ) -> Self {
+        let cell = OnceLock::new();
+        if let Some(f) = file {
+            let _ = cell.set(f);
+        }
+        Segment {
+            id,
+            salt,
+            path: dir.join(segment_name(id)),
+            file: cell,
+            written: len,
+            buf: Vec::new(),
+            dirty: false,
+            base_seq,
+            slots: Vec::new(),
+            live: 0,
+            targets: BTreeSet::new(),
+            max_compact: 0,
+            damaged: false,
+        }
+    }
+
+    pub(crate) fn name(&self) -> String {
+        segment_name(self.id)
+    }
+
+    fn file(&self, vfs: &Arc<dyn Vfs>) -> Result<&dyn VfsFile, StoreError> {
+        if let Some(f) = self.file.get() {
+            return Ok(f.as_ref());
+        }
+        let f = vfs
+            .open(&self.path, OpenMode::ReadWrite)
+            .map_err(|e| self.io(e))?;
+        Ok(self.file.get_or_init(|| f).as_ref())
+    }
+
+    pub(crate) fn io(&self, e: std::io::Error) -> StoreError {
+        StoreError::Io {
+            path: self.path.display().to_string(),
+            source: e,
+        }
+    }
+
+    /// After recovery cut the file short.
+    pub(crate) fn set_written(&mut self, len: u64) {
+        self.written = len;
+    }
+
+    /// Installs the open handle (recovery hands over the last segment's).
+    pub(crate) fn set_file(&mut self, file: Box<dyn VfsFile>) {
+        let _ = self.file.set(file);
+    }
+
+    /// Closes the handle of a clean segment to bound open descriptors; reads reopen it.
+    pub(crate) fn close_if_clean(&mut self) {
+        if !self.dirty && self.buf.is_empty() {
+            self.file.take();
+        }
+    }
+
+    pub(crate) fn is_open(&self) -> bool {
+        self.file.get().is_some()
+    }
+
+    /// Logical length: written plus buffered.
+    pub(crate) fn len(&self) -> u64 {
+        self.written + self.buf.len() as u64
+    }
+
+    pub(crate) fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Sequence after the last slot.
+    pub(crate) fn end_seq(&self) -> u64 {
+        self.base_seq + self.slots.len() as u64
+    }
+
+    /// Buffers a record; returns its offset.
+    pub(crate) fn push(&mut self, record: &[u8]) -> u64 {
+        let at = self.len();
+        self.buf.extend_from_slice(record);
+        self.dirty = true;
+        at
+    }
+
+    /// Writes the buffer to the file. On error the buffer is kept; the caller fails the
+    /// store, since an unknown prefix may have reached the file.
+    pub(crate) fn flush(&mut self, vfs: &Arc<dyn Vfs>) -> Result<(), StoreError> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let f = self.file(vfs)?;
+        f.write_at(&self.buf, self.written)
+            .map_err(|e| self.io(e))?;
+        self.written += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Flushes and fsyncs.
+    pub(crate) fn sync(&mut self, vfs: &Arc<dyn Vfs>) -> Result<(), StoreError> {
+        self.flush(vfs)?;
+        if self.dirty {
+            self.file(vfs)?.sync_data().map_err(|e| self.io(e))?;
+            self.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Reads `len` bytes at `offset`, from the buffer or the file.
+    pub(crate) fn read(
+        &self,
+        vfs: &Arc<dyn Vfs>,
+        offset: u64,
+        len: usize,
+    ) -> Result<Vec<u8>, StoreError> {
+        let mut out = vec![0u8; len];
+        let end = offset + len as u64;
+        let from_file = end.min(self.written).saturating_sub(offset) as usize;
+        if from_file > 0 {
+            self.file(vfs)?
+                .read_exact_at(&mut out[..from_file], offset)
+                .map_err(|e| self.io(e))?;
+        }
+        if from_file < len {
+            let start = (offset + from_file as u64 - self.written) as usize;
+            let src = self
+                .buf
+                .get(start..start + (len - from_file))
+                .ok_or_else(|| self.io(std::io::Error::from(std::io::ErrorKind::UnexpectedEof)))?;
+            out[from_file..].copy_from_slice(src);
+        }
+        Ok(out)
+    }
+
+    /// Overwrites bytes in place (erasing a message).
+    pub(crate) fn overwrite(
+        &mut self,
+        vfs: &Arc<dyn Vfs>,
+        offset: u64,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        self.dirty = true;
+        if offset >= self.written {
+            let start = (offset - self.written) as usize;
+            if let Some(dst) = self.buf.get_mut(start..start + bytes.len()) {
+                dst.copy_from_slice(bytes);
+                return Ok(());
+            }
+        }
+        // A record never straddles the buffer boundary: flushes write whole buffers.
+        self.flush(vfs)?;
+        self.file(vfs)?
+            .write_at(bytes, offset)
+            .map_err(|e| self.io(e))
+    }
+
+    pub(crate) fn slot(&self, seq: u64) -> Option<&Slot> {
+        let i = usize::try_from(seq.checked_sub(self.base_seq)?).ok()?;
+        self.slots.get(i)
+    }
+
+    pub(crate) fn slot_mut(&mut self, seq: u64) -> Option<&mut Slot> {
+        let i = usize::try_from(seq.checked_sub(self.base_seq)?).ok()?;
+        self.slots.get_mut(i)
+    }
+
+    /// Adds a message slot at `seq`, which must be at or after `end_seq()`; a gap (only
+    /// after damage, during recovery) is filled with empty slots.
+    pub(crate) fn add(&mut self, seq: u64, slot: Slot) {
+        if self.slots.is_empty() {
+            self.base_seq = seq;
+        }
+        let gap = seq.saturating_sub(self.end_seq()) as usize;
+        self.slots.extend(std::iter::repeat_n(Slot::EMPTY, gap));
+        self.slots.push(slot);
+        self.live += 1;
+    }
+
+    /// Reserves `seq` as an empty slot (an erased message seen during recovery).
+    pub(crate) fn add_empty(&mut self, seq: u64) {
+        self.add(seq, Slot::EMPTY);
+        self.live -= 1;
+    }
+
+    /// Empties the slot at `seq`; returns what it held if it was live.
+    pub(crate) fn take(&mut self, seq: u64) -> Option<Slot> {
+        let s = self.slot_mut(seq)?;
+        if !s.is_live() {
+            return None;
+        }
+        let old = *s;
+        *s = Slot::EMPTY;
+        self.live -= 1;
+        Some(old)
+    }
+}
