@@ -7,6 +7,7 @@
 //! - `router`: core pub/sub over the subject index, queue groups, auto-unsubscribe.
 //! - `auth`: user/password and token authentication.
 //! - `info`: the INFO the server advertises.
+//! - `jetstream`: the engine thread around `sluice_jetstream::Engine` (group commit).
 //! - `stats`: counters.
 //! - `cli`: the nats-server-compatible command line.
 
@@ -15,6 +16,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod info;
+pub mod jetstream;
 pub mod logging;
 pub mod router;
 pub mod server;

@@ -16,6 +16,7 @@ use crate::auth::Authenticator;
 use crate::client::{self, ClientShared, CloseReason};
 use crate::config::Options;
 use crate::info;
+use crate::jetstream::{JetStream, JetStreamStartError};
 use crate::router::Router;
 use crate::stats::Stats;
 
@@ -25,7 +26,8 @@ pub struct ServerShared {
     opts: Options,
     info: ServerInfo,
     auth: Authenticator,
-    router: Router,
+    router: Arc<Router>,
+    jetstream: Mutex<Option<JetStream>>,
     stats: Stats,
     clients: Mutex<HashMap<u64, Arc<ClientShared>>>,
     next_cid: AtomicU64,
@@ -85,6 +87,8 @@ impl ServerShared {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error(transparent)]
+    JetStream(#[from] JetStreamStartError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -105,15 +109,7 @@ pub struct ServerHandle {
 const SHUTDOWN_FLUSH: Duration = Duration::from_secs(5);
 
 /// Binds the client port and starts serving.
-pub async fn start(mut opts: Options) -> Result<ServerHandle, StartError> {
-    if opts.jetstream {
-        // Advertising JetStream without serving its API would make clients fail later
-        // and more confusingly; streams arrive with the JetStream issue.
-        tracing::warn!(
-            "JetStream is not available in this version of Sluice yet; continuing without it"
-        );
-        opts.jetstream = false;
-    }
+pub async fn start(opts: Options) -> Result<ServerHandle, StartError> {
     let port = if opts.port < 0 { 0 } else { opts.port as u16 };
     let bind = format!("{}:{}", opts.host, port);
     let listener = TcpListener::bind(&bind)
@@ -133,11 +129,18 @@ pub async fn start(mut opts: Options) -> Result<ServerHandle, StartError> {
     );
     let server_id = info::new_server_id();
     let info = info::info_template(&opts, &server_id, addr.port(), auth.required());
+    let router = Arc::new(Router::new());
+    let jetstream = if opts.jetstream {
+        Some(start_jetstream(&opts, &info, router.clone())?)
+    } else {
+        None
+    };
     let shared = Arc::new(ServerShared {
         opts,
         info,
         auth,
-        router: Router::new(),
+        router,
+        jetstream: Mutex::new(jetstream),
         stats: Stats::default(),
         clients: Mutex::new(HashMap::new()),
         next_cid: AtomicU64::new(1),
@@ -152,6 +155,82 @@ pub async fn start(mut opts: Options) -> Result<ServerHandle, StartError> {
         stop,
         accept_task,
     })
+}
+
+/// Where JetStream keeps its data when no `store_dir` is configured: `./data`.
+pub const DEFAULT_STORE_DIR: &str = "data";
+
+/// Fallback storage limit when none is configured (nats-server's constant, 1 TB).
+const DEFAULT_MAX_STORE: i64 = 1 << 40;
+
+fn start_jetstream(
+    opts: &Options,
+    info: &ServerInfo,
+    router: Arc<Router>,
+) -> Result<JetStream, StartError> {
+    let store_dir = opts
+        .store_dir
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from(DEFAULT_STORE_DIR));
+    let (sync_always, sync_interval) = match opts.sync_interval {
+        Some(crate::config::SyncInterval::Every(d)) => {
+            (false, d.as_nanos().min(i64::MAX as u128) as i64)
+        }
+        _ => (true, sluice_jetstream::engine::SYNC_INTERVAL),
+    };
+    let config = sluice_jetstream::EngineConfig {
+        store_dir: store_dir.clone(),
+        // Account limits, reported by $JS.API.INFO: unlimited, as nats-server reports
+        // for the global account; the server-wide limits below are logged.
+        max_memory: -1,
+        max_store: -1,
+        sync_always,
+        sync_interval,
+        server_id: info.server_id.clone(),
+        server_name: info.server_name.clone(),
+    };
+    tracing::info!("Starting JetStream");
+    tracing::info!("---------------- JETSTREAM ----------------");
+    tracing::info!(
+        "  Max Memory:      {}",
+        opts.max_memory_store.unwrap_or_else(default_max_memory)
+    );
+    tracing::info!(
+        "  Max Storage:     {}",
+        opts.max_file_store.unwrap_or(DEFAULT_MAX_STORE)
+    );
+    tracing::info!(
+        "  Store Directory: \"{}\"",
+        store_dir.join("jetstream").display()
+    );
+    tracing::info!(
+        "  Sync:            {}",
+        if sync_always {
+            "every publish is fsynced before its ack (group commit)"
+        } else {
+            "periodic, by sync_interval (acks may precede fsync)"
+        }
+    );
+    tracing::info!("-------------------------------------------");
+    let (js, log) = JetStream::start(config, router)?;
+    for line in log {
+        tracing::info!("{line}");
+    }
+    Ok(js)
+}
+
+/// nats-server's default memory limit: 75 % of the machine's memory.
+fn default_max_memory() -> i64 {
+    let total_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse::<i64>().ok())
+        })
+        .unwrap_or(1 << 20);
+    total_kib * 1024 / 4 * 3
 }
 
 async fn accept_loop(
@@ -216,6 +295,11 @@ impl ServerHandle {
         .await;
         if drained.is_err() {
             conns.abort_all();
+        }
+        let js = self.shared.jetstream.lock().take();
+        if let Some(mut js) = js {
+            // Commits what is queued; blocking is fine here, the server is going away.
+            tokio::task::spawn_blocking(move || js.stop()).await.ok();
         }
         tracing::info!("Server Exiting..");
     }
