@@ -5,6 +5,7 @@
 # Usage: scripts/bench.sh [extra sluice-bench compare flags]
 #   e.g. scripts/bench.sh --scale 0.2 --rounds 1
 #        scripts/bench.sh --only pub-16b,reqrep-16b
+#        scripts/bench.sh --only js-pub-async,js-pub-sync
 #        scripts/bench.sh --client async-nats
 #
 # Environment:
@@ -15,6 +16,13 @@
 #   SLUICE_SERVER sluice binary (default: target/release/sluice-server, built
 #                 by this script; when set, only sluice-bench is built)
 #   SKIP_BUILD=1  use the existing target/release binaries as they are
+#
+# Both servers run with JetStream (-js), each with its own store directory
+# (-sd) inside a fresh temporary directory that is removed on exit. Their
+# default durability differs: nats-server fsyncs periodically (sync_interval,
+# 2 min) and acks before data reaches the disk, Sluice fsyncs before every ack
+# (group commit); the js-* rows compare durable Sluice with non-durable
+# nats-server.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,6 +31,8 @@ cd "$root"
 nats_port="${NATS_PORT:-4322}"
 sluice_port="${SLUICE_PORT:-4323}"
 logdir="$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")"
+# JetStream data of both servers; always removed on exit (logs may be kept).
+storedir="$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench-store.XXXXXX")"
 pids=()
 
 # shellcheck disable=SC2317  # invoked by the EXIT trap
@@ -34,6 +44,8 @@ cleanup() {
     for pid in "${pids[@]}"; do
         wait "$pid" 2>/dev/null || true
     done
+    rm -rf "$storedir"
+    rmdir "$logdir" 2>/dev/null || true # only if nothing was logged yet
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -81,9 +93,11 @@ for port in "$nats_port" "$sluice_port"; do
 done
 
 # --- start both servers --------------------------------------------------------
-"$nats_server" -a 127.0.0.1 -p "$nats_port" >"$logdir/nats-server.log" 2>&1 &
+"$nats_server" -a 127.0.0.1 -p "$nats_port" -js -sd "$storedir/nats" \
+    >"$logdir/nats-server.log" 2>&1 &
 pids+=($!)
-"$sluice_server" -a 127.0.0.1 -p "$sluice_port" >"$logdir/sluice.log" 2>&1 &
+"$sluice_server" -a 127.0.0.1 -p "$sluice_port" -js -sd "$storedir/sluice" \
+    >"$logdir/sluice.log" 2>&1 &
 pids+=($!)
 
 for name_port in "nats-server:$nats_port" "sluice:$sluice_port"; do

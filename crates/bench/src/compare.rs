@@ -38,6 +38,8 @@ pub struct Comparison {
     pub rows: Vec<Row>,
     pub runs: Vec<Outcome>,
     pub errors: Vec<String>,
+    /// Caveats printed under the table.
+    pub notes: Vec<String>,
 }
 
 /// Runs each spec `rounds` times on each side, alternating which goes first,
@@ -73,6 +75,10 @@ pub fn run(specs: &[Spec], base: &Side, cand: &Side, opts: &Opts, rounds: usize)
         runs.extend(b);
         runs.extend(c);
     }
+    let mut notes = Vec::new();
+    if specs.iter().any(|s| s.kind.is_jetstream()) {
+        notes.push(durability_note());
+    }
     Comparison {
         baseline: base.name.clone(),
         candidate: cand.name.clone(),
@@ -80,7 +86,17 @@ pub fn run(specs: &[Spec], base: &Side, cand: &Side, opts: &Opts, rounds: usize)
         rows,
         runs,
         errors,
+        notes,
     }
+}
+
+/// The caveat under JetStream rows: the two servers' default fsync policies
+/// differ, so their acks do not promise the same durability.
+fn durability_note() -> String {
+    "JetStream rows (js-*): file stream BENCH. By default nats-server fsyncs periodically \
+     (sync_interval 2 min) and acks before the data is on disk, while Sluice fsyncs before \
+     every ack (group commit): these rows compare durable Sluice with non-durable nats-server."
+        .to_owned()
 }
 
 /// Best value of each metric on each side, as table rows.
@@ -164,6 +180,9 @@ impl Comparison {
              µs latency: lower is better.\n",
             self.candidate, self.baseline, self.rounds
         );
+        for n in &self.notes {
+            s += &format!("\n{n}\n");
+        }
         s
     }
 }
@@ -228,10 +247,15 @@ mod tests {
             rows,
             runs: Vec::new(),
             errors: Vec::new(),
+            notes: vec![durability_note()],
         };
         let t = c.table();
         assert!(
             t.contains("| w msgs/s | 2.00M (2000.0 MB/s) | FAILED | - |"),
+            "{t}"
+        );
+        assert!(
+            t.contains("durable Sluice with non-durable nats-server"),
             "{t}"
         );
     }

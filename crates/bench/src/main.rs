@@ -25,8 +25,10 @@ use crate::workloads::{default_msgs, named, ClientKind, Kind, Opts, Spec};
 #[command(
     name = "sluice-bench",
     version,
-    about = "Benchmarks NATS servers: publish, pubsub, fanout, queue groups and request/reply.",
-    long_about = "Benchmarks NATS servers: publish, pubsub, fanout, queue groups and request/reply.\n\n\
+    about = "Benchmarks NATS servers: publish, pubsub, fanout, queue groups, request/reply \
+        and JetStream publish.",
+    long_about = "Benchmarks NATS servers: publish, pubsub, fanout, queue groups, request/reply \
+        and JetStream publish (async with an ack window, and sync).\n\n\
         By default the load comes from a lean built-in protocol client (pipelined batched \
         writes, zero-copy reader) so that the numbers measure the server, not the client; \
         --client async-nats uses the async-nats crate instead."
@@ -48,6 +50,12 @@ enum Cmd {
     Queue(One),
     /// Sequential request/reply round trips: p50/p90/p99 latency and req/s.
     Reqrep(One),
+    /// JetStream: publishes into a fresh file stream BENCH (subject bench.js)
+    /// with at most --window acks outstanding; acked msgs/s.
+    JsPubAsync(JsArgs),
+    /// JetStream: publishes into a fresh file stream BENCH one message at a
+    /// time; req/s and ack latency.
+    JsPubSync(JsArgs),
     /// Every workload once against one server; prints a markdown table.
     All(AllArgs),
     /// Every workload alternately on two servers, best of N; prints
@@ -110,6 +118,24 @@ struct One {
     /// Subscribers (fanout) or queue members (queue).
     #[arg(long)]
     subs: Option<usize>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct JsArgs {
+    /// Server URL (JetStream must be enabled).
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    url: String,
+    /// Messages to publish; default 200000 (async) or 5000 (sync).
+    #[arg(long)]
+    msgs: Option<u64>,
+    /// Payload size in bytes.
+    #[arg(long, default_value_t = workloads::JS_SIZE)]
+    size: usize,
+    /// Most acks outstanding at once (js-pub-async only).
+    #[arg(long)]
+    window: Option<u64>,
     #[command(flatten)]
     common: Common,
 }
@@ -228,6 +254,19 @@ fn real_main() -> Result<ExitCode> {
             one(Kind::Deliver { subs, queue: true }, a)
         }
         Cmd::Reqrep(a) => one(Kind::ReqRep, a),
+        Cmd::JsPubAsync(a) => {
+            let window = a.window.unwrap_or(workloads::JS_WINDOW);
+            if window == 0 {
+                bail!("--window must be at least 1");
+            }
+            js(Kind::JsPubAsync { window }, a)
+        }
+        Cmd::JsPubSync(a) => {
+            if a.window.is_some() {
+                bail!("--window applies to js-pub-async only");
+            }
+            js(Kind::JsPubSync, a)
+        }
         Cmd::All(a) => all(a),
         Cmd::Compare(a) => compare(a),
         Cmd::Probe(a) => probe(a),
@@ -243,6 +282,15 @@ fn one(kind: Kind, a: One) -> Result<ExitCode> {
     let msgs = a.msgs.unwrap_or_else(|| default_msgs(kind, a.size));
     let spec = named(kind, msgs, a.size);
     let o = workloads::run(&spec, &ep, &opts)?;
+    print_outcomes(&[o], a.common.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn js(kind: Kind, a: JsArgs) -> Result<ExitCode> {
+    let ep = Endpoint::parse(&a.url)?;
+    let opts = a.common.opts()?;
+    let msgs = a.msgs.unwrap_or_else(|| default_msgs(kind, a.size));
+    let o = workloads::run(&named(kind, msgs, a.size), &ep, &opts)?;
     print_outcomes(&[o], a.common.json)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -99,6 +99,9 @@ impl RawConn {
             "verbose": false,
             "pedantic": false,
             "headers": true,
+            // Requests nobody serves (e.g. JetStream API calls to a server
+            // without JetStream) get a 503 status reply instead of silence.
+            "no_responders": true,
             "protocol": 1,
             "lang": "rust",
             "version": env!("CARGO_PKG_VERSION"),

@@ -35,6 +35,10 @@ pub struct EngineConfig {
     /// Account limits reported by `$JS.API.INFO` and enforced (-1 = unlimited).
     pub max_memory: i64,
     pub max_store: i64,
+    /// Server-wide limits (`max_memory_store`, `max_file_store`; -1 = none): a stream
+    /// whose `max_bytes` exceeds them is refused, as nats-server does.
+    pub server_max_memory: i64,
+    pub server_max_store: i64,
     /// True (default): `commit` fsyncs before releasing acks. False: every
     /// `SYNC_INTERVAL`, from `tick`.
     pub sync_always: bool,

@@ -59,6 +59,8 @@ fn open(fs: &SimFs, now: i64) -> (Engine, Vec<String>) {
         store_dir: dir.clone(),
         max_memory: -1,
         max_store: -1,
+        server_max_memory: -1,
+        server_max_store: -1,
         sync_always: true,
         sync_interval: sluice_jetstream::engine::SYNC_INTERVAL,
         server_id: "N".into(),

@@ -184,6 +184,8 @@ fn start_jetstream(
         // for the global account; the server-wide limits below are logged.
         max_memory: -1,
         max_store: -1,
+        server_max_memory: opts.max_memory_store.unwrap_or_else(default_max_memory),
+        server_max_store: opts.max_file_store.unwrap_or(DEFAULT_MAX_STORE),
         sync_always,
         sync_interval,
         server_id: info.server_id.clone(),

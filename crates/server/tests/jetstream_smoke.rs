@@ -57,3 +57,43 @@ async fn stream_publish_get_and_restart() {
     assert_eq!(&msg.payload[..], b"99");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn server_storage_limit_refuses_larger_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = js_opts(dir.path());
+    opts.max_file_store = Some(1_000_000);
+    opts.max_memory_store = Some(2_000_000);
+    let server = TestServer::start(opts).await;
+    let client = server.client().await;
+    let reply = |body: &'static str, subject: &'static str| {
+        let client = client.clone();
+        async move {
+            let msg = client.request(subject, body.into()).await.unwrap();
+            serde_json::from_slice::<serde_json::Value>(&msg.payload).unwrap()
+        }
+    };
+    let big = reply(
+        r#"{"name":"big","subjects":["big"],"max_bytes":2000000}"#,
+        "$JS.API.STREAM.CREATE.big",
+    )
+    .await;
+    assert_eq!(big["error"]["err_code"], 10047, "{big}");
+    assert_eq!(
+        big["error"]["description"],
+        "insufficient storage resources available"
+    );
+    let mem = reply(
+        r#"{"name":"mem","subjects":["mem"],"storage":"memory","max_bytes":3000000}"#,
+        "$JS.API.STREAM.CREATE.mem",
+    )
+    .await;
+    assert_eq!(mem["error"]["err_code"], 10028, "{mem}");
+    let ok = reply(
+        r#"{"name":"ok","subjects":["ok"],"max_bytes":500000}"#,
+        "$JS.API.STREAM.CREATE.ok",
+    )
+    .await;
+    assert!(ok["error"].is_null(), "{ok}");
+    server.shutdown().await;
+}

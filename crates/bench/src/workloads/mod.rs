@@ -1,6 +1,7 @@
 //! The workloads, their default sizes, and dispatch by client kind.
 
 pub mod deliver;
+pub mod jetstream;
 pub mod natsclient;
 pub mod publish;
 pub mod reqrep;
@@ -44,7 +45,24 @@ pub enum Kind {
     Deliver { subs: usize, queue: bool },
     /// One responder; one requester doing sequential requests.
     ReqRep,
+    /// JetStream publishes into a file stream with at most `window` acks
+    /// outstanding (like nats.go's `PublishAsyncMaxPending`).
+    JsPubAsync { window: u64 },
+    /// JetStream publishes one at a time, each waiting for its ack.
+    JsPubSync,
 }
+
+impl Kind {
+    /// Whether this workload needs JetStream.
+    pub fn is_jetstream(self) -> bool {
+        matches!(self, Kind::JsPubAsync { .. } | Kind::JsPubSync)
+    }
+}
+
+/// Acks `js-pub-async` keeps outstanding by default.
+pub const JS_WINDOW: u64 = 1000;
+/// Payload size of the JetStream workloads in the suite.
+pub const JS_SIZE: usize = 128;
 
 /// One workload with its sizes.
 #[derive(Debug, Clone)]
@@ -79,6 +97,8 @@ pub fn default_msgs(kind: Kind, size: usize) -> u64 {
         Kind::Deliver { subs, queue: false } if subs > 1 => (1_000_000, 250_000_000),
         Kind::Deliver { .. } => (2_000_000, 1_000_000_000),
         Kind::ReqRep => return 20_000,
+        Kind::JsPubAsync { .. } => return 200_000,
+        Kind::JsPubSync => return 5_000,
     };
     (byte_budget / size.max(1) as u64).clamp(1000, cap)
 }
@@ -110,6 +130,8 @@ pub fn suite(scale: f64) -> Vec<Spec> {
             16,
         ),
         (Kind::ReqRep, 16),
+        (Kind::JsPubAsync { window: JS_WINDOW }, JS_SIZE),
+        (Kind::JsPubSync, JS_SIZE),
     ];
     shapes
         .into_iter()
@@ -144,12 +166,15 @@ pub fn deliver_spec(subs: usize, queue: bool, msgs: u64, size: usize) -> Spec {
     )
 }
 
-/// A reqrep or pub spec named after its size.
+/// A reqrep or pub spec named after its size; the JetStream ones are
+/// `js-pub-async` and `js-pub-sync` whatever their size.
 pub fn named(kind: Kind, msgs: u64, size: usize) -> Spec {
     let base = match kind {
         Kind::Pub => "pub".to_owned(),
         Kind::ReqRep => "reqrep".to_owned(),
         Kind::Deliver { subs, queue } => return deliver_spec(subs, queue, msgs, size),
+        Kind::JsPubAsync { .. } => return spec("js-pub-async", kind, msgs, size),
+        Kind::JsPubSync => return spec("js-pub-sync", kind, msgs, size),
     };
     spec(&format!("{base}-{}", size_name(size)), kind, msgs, size)
 }
@@ -175,6 +200,8 @@ pub fn run(spec: &Spec, ep: &Endpoint, opts: &Opts) -> Result<Outcome> {
             Kind::Pub => publish::run(spec, ep, opts),
             Kind::Deliver { subs, queue } => deliver::run(spec, ep, opts, subs, queue),
             Kind::ReqRep => reqrep::run(spec, ep, opts),
+            Kind::JsPubAsync { window } => jetstream::run(spec, ep, opts, Some(window)),
+            Kind::JsPubSync => jetstream::run(spec, ep, opts, None),
         },
         ClientKind::AsyncNats => natsclient::run(spec, ep, opts),
     }
@@ -214,7 +241,9 @@ mod tests {
                 "pubsub-16b",
                 "fanout4-16b",
                 "queue3-16b",
-                "reqrep-16b"
+                "reqrep-16b",
+                "js-pub-async",
+                "js-pub-sync"
             ]
         );
         assert!(suite(0.0).iter().all(|s| s.msgs >= 1));

@@ -1,19 +1,24 @@
 //! The same workloads driven through the async-nats client, for a realistic
 //! application's view. Here the client itself is often the bottleneck.
 
+use std::future::IntoFuture;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
+use async_nats::jetstream::context::{ContextBuilder, PublishAckFuture};
+use async_nats::jetstream::publish::PublishAck;
 use bytes::Bytes;
+use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use tokio::time::timeout;
 
+use super::jetstream as js;
 use super::reqrep::warmup;
 use super::{payload, unique_subject, Kind, Opts, Spec};
 use crate::endpoint::{Auth, Endpoint};
-use crate::latency::Recorder;
+use crate::latency::{LatencySummary, Recorder};
 use crate::rawconn::POLL;
 use crate::report::Outcome;
 
@@ -82,6 +87,8 @@ async fn run_async(spec: &Spec, ep: &Endpoint, opts: &Opts) -> Result<Outcome> {
         }
         Kind::Deliver { subs, queue } => deliver(spec, ep, opts, subs, queue, body, base).await,
         Kind::ReqRep => reqrep(spec, ep, body, base).await,
+        Kind::JsPubAsync { window } => js_pub(spec, ep, Some(window), body, base).await,
+        Kind::JsPubSync => js_pub(spec, ep, None, body, base).await,
     }
 }
 
@@ -247,4 +254,111 @@ async fn reqrep(spec: &Spec, ep: &Endpoint, body: Bytes, base: Outcome) -> Resul
         ..base
     }
     .with_rates(spec.msgs))
+}
+
+/// `js-pub-async` / `js-pub-sync` through async-nats's JetStream context: the
+/// same stream set-up, checks and clean-up as the raw version
+/// ([`super::jetstream`]).
+async fn js_pub(
+    spec: &Spec,
+    ep: &Endpoint,
+    window: Option<u64>,
+    body: Bytes,
+    base: Outcome,
+) -> Result<Outcome> {
+    let client = connect(ep, "sluice-bench-js").await?;
+    let result = js_measure(&client, spec, window, body).await;
+    let deleted = js_api(&client, "DELETE", String::new()).await.map(drop);
+    let (secs, latency) = result?;
+    deleted?;
+    Ok(Outcome {
+        elapsed_secs: secs,
+        publish_secs: secs,
+        latency,
+        ..base
+    }
+    .with_rates(spec.msgs))
+}
+
+async fn js_api(client: &async_nats::Client, op: &str, body: String) -> Result<serde_json::Value> {
+    let what = format!("STREAM.{op}");
+    let reply = timeout(
+        js::API_TIMEOUT,
+        client.request(js::api_subject(op), body.into()),
+    )
+    .await
+    .map_err(|_| anyhow!("{what}: no reply within {:?}", js::API_TIMEOUT))?
+    .with_context(|| format!("{what} request failed"))?;
+    js::api_response(&what, &reply.payload)
+}
+
+async fn js_measure(
+    client: &async_nats::Client,
+    spec: &Spec,
+    window: Option<u64>,
+    body: Bytes,
+) -> Result<(f64, Option<LatencySummary>)> {
+    let _ = js_api(client, "DELETE", String::new()).await;
+    js::check_created(&js_api(client, "CREATE", js::create_request()).await?)?;
+    let n = spec.msgs;
+    let ctx = ContextBuilder::new()
+        .max_ack_inflight(window.unwrap_or(1).max(1) as usize)
+        .ack_timeout(js::API_TIMEOUT)
+        .build(client.clone());
+    let mut seqs = vec![false; n as usize];
+    let mut check = |ack: PublishAck| -> Result<()> {
+        let slot = ack.sequence.checked_sub(1).filter(|&s| s < n);
+        match slot {
+            Some(s) if ack.stream == js::STREAM && !seqs[s as usize] => {
+                seqs[s as usize] = true;
+                Ok(())
+            }
+            _ => bail!(
+                "unexpected PubAck: stream {:?} seq {} (duplicate or out of 1..={n})",
+                ack.stream,
+                ack.sequence
+            ),
+        }
+    };
+    let start = Instant::now();
+    let mut latency = None;
+    match window {
+        Some(w) => {
+            let mut pending: FuturesUnordered<<PublishAckFuture as IntoFuture>::IntoFuture> =
+                FuturesUnordered::new();
+            for _ in 0..n {
+                if pending.len() as u64 >= w.max(1) {
+                    if let Some(r) = pending.next().await {
+                        check(r.context("PubAck")?)?;
+                    }
+                }
+                let ack = ctx
+                    .publish(js::SUBJECT, body.clone())
+                    .await
+                    .context("JetStream publish failed")?;
+                pending.push(IntoFuture::into_future(ack));
+            }
+            while let Some(r) = pending.next().await {
+                check(r.context("PubAck")?)?;
+            }
+        }
+        None => {
+            let mut rec = Recorder::with_capacity(n as usize);
+            for _ in 0..n {
+                let t0 = Instant::now();
+                let ack = ctx
+                    .publish(js::SUBJECT, body.clone())
+                    .await
+                    .context("JetStream publish failed")?
+                    .await
+                    .context("PubAck")?;
+                rec.record(t0.elapsed());
+                check(ack)?;
+            }
+            latency = rec.summary();
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    js::check_count(&js_api(client, "INFO", String::new()).await?, n)?;
+    Ok((secs, latency))
 }

@@ -200,6 +200,25 @@ impl Engine {
         Ok(())
     }
 
+    /// nats-server's server-wide check (`max_memory_store` / `max_file_store`): a
+    /// stream's `max_bytes` above the server's limit cannot be reserved.
+    fn check_server_limits(&self, req: &StreamConfigJson) -> Result<(), ApiError> {
+        let (limit, err): (i64, fn() -> ApiError) = match req.storage {
+            Some(StorageJson::Memory) => (
+                self.config.server_max_memory,
+                errors::memory_resources_exceeded,
+            ),
+            _ => (
+                self.config.server_max_store,
+                errors::storage_resources_exceeded,
+            ),
+        };
+        if limit >= 0 && req.max_bytes > limit {
+            return Err(err());
+        }
+        Ok(())
+    }
+
     fn overlaps_other_stream(&self, cfg: &StreamConfig) -> bool {
         self.streams
             .values()
@@ -231,6 +250,7 @@ impl Engine {
             ));
         }
         self.check_reservation(&req)?;
+        self.check_server_limits(&req)?;
         let mut cfg = config::check(&req, pedantic)?;
         if cfg.num_replicas > 1 {
             return Err(errors::stream_replicas_not_supported());

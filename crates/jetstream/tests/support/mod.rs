@@ -375,6 +375,8 @@ pub fn config(sync_always: bool) -> EngineConfig {
         store_dir: "/nonexistent/sluice".into(),
         max_memory: -1,
         max_store: -1,
+        server_max_memory: -1,
+        server_max_store: -1,
         sync_always,
         sync_interval: sluice_jetstream::engine::SYNC_INTERVAL,
         server_id: "NTEST".into(),
