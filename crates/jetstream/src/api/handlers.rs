@@ -352,8 +352,25 @@ impl Engine {
         };
         let reindex = stream.config.subjects != cfg.subjects
             || stream.config.allow_direct != cfg.allow_direct;
+        let became_interest = cfg.retention == config::Retention::Interest
+            && stream.config.retention != config::Retention::Interest;
         stream.config = cfg;
         let before = stream.store.state();
+        // Switching to interest retention drops what no consumer is interested in; with
+        // no consumers that is everything, as on nats-server.
+        let dropped = if became_interest {
+            stream.store.purge(None, None, None).map(|_| ())
+        } else {
+            Ok(())
+        };
+        if let Err(e) = dropped {
+            self.log(format!(
+                "Stream '{name}': dropping messages without interest failed: {e}"
+            ));
+        }
+        let Some(stream) = self.streams.get_mut(name) else {
+            return Err(errors::stream_not_found());
+        };
         let enforced = limits::enforce_all(&stream.config, stream.store.as_mut(), now);
         let changed = before != stream.store.state();
         if let Err(e) = enforced {

@@ -61,10 +61,13 @@ impl JetStream {
             .map_err(|e| open_err(e.to_string()))?;
         let (tx, rx) = sync_channel(QUEUE_CAPACITY);
         let sink = Arc::new(EngineSink { tx });
-        let thread_sink = sink.clone();
+        // Subscribe before returning, so the API answers from the moment clients can
+        // connect.
+        let mut engine_thread = EngineThread::new(engine, router, sink.clone());
+        engine_thread.sync_subscriptions();
         let thread = std::thread::Builder::new()
             .name("jetstream".into())
-            .spawn(move || EngineThread::new(engine, router, thread_sink).run(rx))
+            .spawn(move || engine_thread.run(rx))
             .map_err(JetStreamStartError::Thread)?;
         Ok((
             JetStream {
@@ -112,7 +115,6 @@ impl EngineThread {
     }
 
     fn run(mut self, rx: Receiver<Input>) {
-        self.sync_subscriptions();
         loop {
             let wait = self.engine.next_deadline().map_or(IDLE_POLL, |deadline| {
                 Duration::from_nanos((deadline - unix_nanos()).max(0) as u64).min(IDLE_POLL)
