@@ -29,6 +29,8 @@
 
 mod common;
 
+use common::jetstream::js_opts;
+
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -444,13 +446,6 @@ impl Script {
     fn info(&mut self, name: &str, body: &str) -> &mut Self {
         self.req(&format!("$JS.API.STREAM.INFO.{name}"), body)
     }
-}
-
-fn js_opts(dir: &std::path::Path) -> sluice_server::Options {
-    let mut o = common::opts();
-    o.jetstream = true;
-    o.store_dir = Some(dir.to_path_buf());
-    o
 }
 
 /// Waits until `$JS.API.INFO` gets an answer (both servers get exactly one answered

@@ -14,8 +14,9 @@
 
 mod common;
 
+use common::jetstream::js_ready;
+
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use common::ServerProcess;
 use serde_json::Value;
@@ -80,18 +81,6 @@ fn start(dir: &str) -> (ServerProcess, Vec<String>) {
     let a = args(dir);
     let a: Vec<&str> = a.iter().map(String::as_str).collect();
     ServerProcess::start(BIN, &a)
-}
-
-/// Waits until the JetStream API answers.
-async fn js_ready(client: &async_nats::Client) {
-    let end = tokio::time::Instant::now() + common::DEADLINE;
-    while client.request("$JS.API.INFO", "".into()).await.is_err() {
-        assert!(
-            tokio::time::Instant::now() < end,
-            "JetStream API never answered"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
 }
 
 async fn api(client: &async_nats::Client, subject: &str, body: &str) -> Value {

@@ -4,47 +4,14 @@
 
 mod common;
 
-use std::future::Future;
+use common::jetstream::{js_opts, js_ready, poll};
+
 use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
 use common::TestServer;
 use serde_json::Value;
 use tokio::time::Instant;
-
-fn js_opts(dir: &std::path::Path) -> sluice_server::Options {
-    let mut o = common::opts();
-    o.jetstream = true;
-    o.store_dir = Some(dir.to_path_buf());
-    o
-}
-
-/// Polls an async condition every few milliseconds until it holds or `DEADLINE` passes.
-async fn poll<F, Fut>(what: &str, mut cond: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let end = Instant::now() + common::DEADLINE;
-    while !cond().await {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-/// Waits until the JetStream API answers. A server that has just started may not have
-/// subscribed `$JS.API.>` yet (`api_answers_as_soon_as_clients_can_connect` in
-/// jetstream_streams.rs covers that); the other tests only start once it answers.
-async fn js_ready(client: &async_nats::Client) {
-    let end = tokio::time::Instant::now() + common::DEADLINE;
-    while client.request("$JS.API.INFO", "".into()).await.is_err() {
-        assert!(
-            tokio::time::Instant::now() < end,
-            "JetStream API never answered"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-}
 
 struct Setup {
     _dir: tempfile::TempDir,

@@ -5,32 +5,12 @@
 
 mod common;
 
-use std::time::Duration;
+use common::jetstream::{js_opts, js_ready};
 
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{self, stream};
 use common::TestServer;
 use serde_json::{json, Value};
-
-fn js_opts(dir: &std::path::Path) -> sluice_server::Options {
-    let mut o = common::opts();
-    o.jetstream = true;
-    o.store_dir = Some(dir.to_path_buf());
-    o
-}
-
-/// Waits until the JetStream API answers (a just-started server may not have subscribed
-/// `$JS.API.>` yet; jetstream_streams.rs tests that separately).
-async fn js_ready(client: &async_nats::Client) {
-    let end = tokio::time::Instant::now() + common::DEADLINE;
-    while client.request("$JS.API.INFO", "".into()).await.is_err() {
-        assert!(
-            tokio::time::Instant::now() < end,
-            "JetStream API never answered"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
 
 async fn api(client: &async_nats::Client, subject: &str, body: &str) -> Value {
     let msg = client

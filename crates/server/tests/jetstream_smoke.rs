@@ -3,14 +3,9 @@
 
 mod common;
 
-use common::TestServer;
+use common::jetstream::js_opts;
 
-fn js_opts(dir: &std::path::Path) -> sluice_server::Options {
-    let mut o = common::opts();
-    o.jetstream = true;
-    o.store_dir = Some(dir.to_path_buf());
-    o
-}
+use common::TestServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stream_publish_get_and_restart() {

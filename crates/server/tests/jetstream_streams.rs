@@ -5,17 +5,12 @@
 
 mod common;
 
+use common::jetstream::{js_opts, js_ready};
+
 use async_nats::jetstream::{self, stream};
 use common::TestServer;
 use futures::TryStreamExt;
 use serde_json::Value;
-
-fn js_opts(dir: &std::path::Path) -> sluice_server::Options {
-    let mut o = common::opts();
-    o.jetstream = true;
-    o.store_dir = Some(dir.to_path_buf());
-    o
-}
 
 /// A raw API request; the reply parsed as JSON.
 async fn api(client: &async_nats::Client, subject: &str, body: &str) -> Value {
@@ -45,20 +40,6 @@ fn assert_error(reply: &Value, code: u64, err_code: u64, description: &str) {
 #[track_caller]
 fn assert_ok(reply: &Value) {
     assert!(reply.get("error").is_none(), "unexpected error: {reply}");
-}
-
-/// Waits until the JetStream API answers. A server that has just started may not have
-/// subscribed `$JS.API.>` yet (`api_answers_as_soon_as_clients_can_connect` in
-/// jetstream_streams.rs covers that); the other tests only start once it answers.
-async fn js_ready(client: &async_nats::Client) {
-    let end = tokio::time::Instant::now() + common::DEADLINE;
-    while client.request("$JS.API.INFO", "".into()).await.is_err() {
-        assert!(
-            tokio::time::Instant::now() < end,
-            "JetStream API never answered"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
 }
 
 struct Setup {

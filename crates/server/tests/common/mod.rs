@@ -3,6 +3,8 @@
 //! for differential tests. Each test binary uses only part of it.
 #![allow(dead_code)]
 
+pub mod jetstream;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
