@@ -14,6 +14,8 @@
 
 mod common;
 
+use common::jetstream::api;
+
 use common::jetstream::js_ready;
 
 use std::path::{Path, PathBuf};
@@ -81,14 +83,6 @@ fn start(dir: &str) -> (ServerProcess, Vec<String>) {
     let a = args(dir);
     let a: Vec<&str> = a.iter().map(String::as_str).collect();
     ServerProcess::start(BIN, &a)
-}
-
-async fn api(client: &async_nats::Client, subject: &str, body: &str) -> Value {
-    let msg = client
-        .request(subject.to_string(), body.to_string().into())
-        .await
-        .unwrap_or_else(|e| panic!("request {subject}: {e}"));
-    serde_json::from_slice(&msg.payload).unwrap()
 }
 
 /// Starts a server on a new directory, fills the stream with `N` messages, stops it

@@ -4,35 +4,13 @@
 
 mod common;
 
-use common::jetstream::{js_opts, js_ready, poll};
+use common::jetstream::{poll, setup};
 
 use std::time::Duration;
 
-use async_nats::jetstream::{self, stream};
-use common::TestServer;
+use async_nats::jetstream::stream;
 use serde_json::Value;
 use tokio::time::Instant;
-
-struct Setup {
-    _dir: tempfile::TempDir,
-    server: TestServer,
-    client: async_nats::Client,
-    js: jetstream::Context,
-}
-
-async fn setup() -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(js_opts(dir.path())).await;
-    let client = server.client().await;
-    js_ready(&client).await;
-    let js = jetstream::new(client.clone());
-    Setup {
-        _dir: dir,
-        server,
-        client,
-        js,
-    }
-}
 
 /// Creates a stream from raw JSON (then one more round trip, so its subjects are
 /// surely captured; see jetstream_publish.rs for the race this sidesteps).

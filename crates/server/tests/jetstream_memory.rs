@@ -5,20 +5,12 @@
 
 mod common;
 
-use common::jetstream::{js_opts, js_ready};
+use common::jetstream::{api, js_opts, js_ready};
 
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{self, stream};
 use common::TestServer;
-use serde_json::{json, Value};
-
-async fn api(client: &async_nats::Client, subject: &str, body: &str) -> Value {
-    let msg = client
-        .request(subject.to_string(), body.to_string().into())
-        .await
-        .unwrap_or_else(|e| panic!("request {subject}: {e}"));
-    serde_json::from_slice(&msg.payload).unwrap()
-}
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_streams_work_like_file_streams() {

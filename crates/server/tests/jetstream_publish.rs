@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::jetstream::{js_opts, js_ready, poll};
+use common::jetstream::{poll, setup};
 
 use std::time::Duration;
 
@@ -12,30 +12,8 @@ use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage as Publish;
 use async_nats::jetstream::{self, stream};
 use async_nats::HeaderMap;
-use common::TestServer;
 use serde_json::Value;
 use tokio::time::Instant;
-
-struct Setup {
-    _dir: tempfile::TempDir,
-    server: TestServer,
-    client: async_nats::Client,
-    js: jetstream::Context,
-}
-
-async fn setup() -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(js_opts(dir.path())).await;
-    let client = server.client().await;
-    js_ready(&client).await;
-    let js = jetstream::new(client.clone());
-    Setup {
-        _dir: dir,
-        server,
-        client,
-        js,
-    }
-}
 
 /// Creates a stream, then does one more API round trip so the stream's subjects are
 /// surely captured before the test publishes (see `publish_right_after_create_is_captured`

@@ -5,32 +5,10 @@
 
 mod common;
 
-use common::jetstream::{js_opts, js_ready};
+use common::jetstream::setup;
 
-use async_nats::jetstream::{self, stream};
-use common::TestServer;
+use async_nats::jetstream::stream;
 use serde_json::{json, Value};
-
-struct Setup {
-    _dir: tempfile::TempDir,
-    server: TestServer,
-    client: async_nats::Client,
-    js: jetstream::Context,
-}
-
-async fn setup() -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(js_opts(dir.path())).await;
-    let client = server.client().await;
-    js_ready(&client).await;
-    let js = jetstream::new(client.clone());
-    Setup {
-        _dir: dir,
-        server,
-        client,
-        js,
-    }
-}
 
 async fn api(client: &async_nats::Client, subject: &str, body: &str) -> Value {
     let msg = client

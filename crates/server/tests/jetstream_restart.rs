@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::jetstream::{js_opts, js_ready};
+use common::jetstream::{api, js_opts, js_ready};
 
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{self, stream};
@@ -32,14 +32,6 @@ impl Running {
         drop(self.client);
         self.server.shutdown().await;
     }
-}
-
-async fn api(client: &async_nats::Client, subject: &str, body: &str) -> Value {
-    let msg = client
-        .request(subject.to_string(), body.to_string().into())
-        .await
-        .unwrap_or_else(|e| panic!("request {subject}: {e}"));
-    serde_json::from_slice(&msg.payload).unwrap()
 }
 
 async fn create(client: &async_nats::Client, name: &str, config: &str) {

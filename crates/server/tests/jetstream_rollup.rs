@@ -4,41 +4,10 @@
 
 mod common;
 
-use common::jetstream::{js_opts, js_ready};
+use common::jetstream::{api, setup};
 
-use async_nats::jetstream;
 use async_nats::HeaderMap;
-use common::TestServer;
 use serde_json::{json, Value};
-
-struct Setup {
-    _dir: tempfile::TempDir,
-    server: TestServer,
-    client: async_nats::Client,
-    js: jetstream::Context,
-}
-
-async fn setup() -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(js_opts(dir.path())).await;
-    let client = server.client().await;
-    js_ready(&client).await;
-    let js = jetstream::new(client.clone());
-    Setup {
-        _dir: dir,
-        server,
-        client,
-        js,
-    }
-}
-
-async fn api(client: &async_nats::Client, subject: &str, body: &str) -> Value {
-    let msg = client
-        .request(subject.to_string(), body.to_string().into())
-        .await
-        .unwrap_or_else(|e| panic!("request {subject}: {e}"));
-    serde_json::from_slice(&msg.payload).unwrap()
-}
 
 async fn create(client: &async_nats::Client, name: &str, config: &str) {
     let v = api(client, &format!("$JS.API.STREAM.CREATE.{name}"), config).await;

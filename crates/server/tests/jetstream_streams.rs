@@ -5,9 +5,9 @@
 
 mod common;
 
-use common::jetstream::{js_opts, js_ready};
+use common::jetstream::{js_opts, js_ready, setup};
 
-use async_nats::jetstream::{self, stream};
+use async_nats::jetstream::stream;
 use common::TestServer;
 use futures::TryStreamExt;
 use serde_json::Value;
@@ -40,27 +40,6 @@ fn assert_error(reply: &Value, code: u64, err_code: u64, description: &str) {
 #[track_caller]
 fn assert_ok(reply: &Value) {
     assert!(reply.get("error").is_none(), "unexpected error: {reply}");
-}
-
-struct Setup {
-    _dir: tempfile::TempDir,
-    server: TestServer,
-    client: async_nats::Client,
-    js: jetstream::Context,
-}
-
-async fn setup() -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(js_opts(dir.path())).await;
-    let client = server.client().await;
-    js_ready(&client).await;
-    let js = jetstream::new(client.clone());
-    Setup {
-        _dir: dir,
-        server,
-        client,
-        js,
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,8 @@
 use std::future::Future;
 use std::time::Duration;
 
+use async_nats::jetstream;
+use serde_json::Value;
 use tokio::time::Instant;
 
 /// Test options with JetStream on, storing in `dir`.
@@ -33,4 +35,36 @@ where
         assert!(Instant::now() < end, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// A JetStream server on a temporary store, with a client and its JetStream context.
+pub struct Setup {
+    pub _dir: tempfile::TempDir,
+    pub server: super::TestServer,
+    pub client: async_nats::Client,
+    pub js: jetstream::Context,
+}
+
+/// Starts a JetStream server and waits until its API answers.
+pub async fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let server = super::TestServer::start(js_opts(dir.path())).await;
+    let client = server.client().await;
+    js_ready(&client).await;
+    let js = jetstream::new(client.clone());
+    Setup {
+        _dir: dir,
+        server,
+        client,
+        js,
+    }
+}
+
+/// Sends a `$JS.API` request and decodes the JSON reply.
+pub async fn api(client: &async_nats::Client, subject: &str, body: &str) -> Value {
+    let msg = client
+        .request(subject.to_string(), body.to_string().into())
+        .await
+        .unwrap_or_else(|e| panic!("request {subject}: {e}"));
+    serde_json::from_slice(&msg.payload).unwrap()
 }
