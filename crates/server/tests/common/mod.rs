@@ -200,29 +200,66 @@ pub fn require_nats_server() -> Option<PathBuf> {
     }
 }
 
-/// A nats-server child process on a free loopback port, killed on drop.
+/// A nats-server child process on a loopback port it chose itself, killed on drop.
 pub struct NatsServerProcess {
     child: std::process::Child,
     pub addr: SocketAddr,
+    _ports_dir: tempfile::TempDir,
 }
 
 impl NatsServerProcess {
+    /// Starts nats-server on `-p -1` and learns its port from the ports file it writes,
+    /// so no port is picked ahead of time (a picked port can be taken by another test
+    /// before the child binds it).
     pub async fn start(bin: &std::path::Path, extra_args: &[&str]) -> NatsServerProcess {
-        let port = free_port();
-        let child = std::process::Command::new(bin)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        let ports_dir = tempfile::tempdir().expect("ports dir");
+        let mut child = std::process::Command::new(bin)
+            .args(["-a", "127.0.0.1", "-p", "-1", "--ports_file_dir"])
+            .arg(ports_dir.path())
             .args(extra_args)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("spawn nats-server");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        let ports_file = ports_dir.path().join(format!(
+            "{}_{}.ports",
+            bin.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("nats-server"),
+            child.id()
+        ));
         let end = Instant::now() + DEADLINE;
-        while TcpStream::connect(addr).await.is_err() {
+        let addr = loop {
+            let url = std::fs::read_to_string(&ports_file)
+                .ok()
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+                .and_then(|v| v["nats"][0].as_str().map(str::to_owned));
+            if let Some(addr) = url
+                .as_deref()
+                .and_then(|u| u.strip_prefix("nats://"))
+                .and_then(|a| a.parse::<SocketAddr>().ok())
+            {
+                break addr;
+            }
+            assert!(
+                child.try_wait().ok().flatten().is_none(),
+                "nats-server exited during start"
+            );
             assert!(Instant::now() < end, "nats-server did not start");
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        while TcpStream::connect(addr).await.is_err() {
+            assert!(
+                Instant::now() < end,
+                "nats-server does not accept connections"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        NatsServerProcess { child, addr }
+        NatsServerProcess {
+            child,
+            addr,
+            _ports_dir: ports_dir,
+        }
     }
 }
 
@@ -231,14 +268,6 @@ impl Drop for NatsServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A port that was free a moment ago (for child processes that need one up front).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
 }
 
 /// A `sluice-server` child process, killed and reaped if a test fails midway.
