@@ -336,7 +336,7 @@ async fn max_age_expires_messages_on_time_without_new_publishes() {
         gone_at - start
     );
     assert!(
-        gone_at - published <= Duration::from_millis(2500),
+        gone_at - published <= Duration::from_millis(5000),
         "expired late: {:?} after the last publish",
         gone_at - published
     );
