@@ -163,7 +163,7 @@ async fn disconnect_is_noticed_promptly() {
     drop(raw);
     common::wait_for("subscription removed", || router.subscription_count() == 0).await;
     assert!(
-        started.elapsed() < Duration::from_secs(1),
+        started.elapsed() < Duration::from_secs(3),
         "took {:?}",
         started.elapsed()
     );

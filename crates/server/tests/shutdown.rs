@@ -128,7 +128,7 @@ async fn shutdown_with_no_clients_is_quick() {
     tokio::time::timeout(DEADLINE, server.shutdown())
         .await
         .unwrap();
-    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(started.elapsed() < Duration::from_secs(3));
 }
 
 #[tokio::test]
