@@ -5,33 +5,10 @@
 
 mod common;
 
-use common::jetstream::setup;
+use common::jetstream::{api, assert_error, setup};
 
 use async_nats::jetstream::stream;
 use serde_json::{json, Value};
-
-async fn api(client: &async_nats::Client, subject: &str, body: &str) -> Value {
-    let msg = client
-        .request(subject.to_string(), body.to_string().into())
-        .await
-        .unwrap_or_else(|e| panic!("request {subject}: {e}"));
-    serde_json::from_slice(&msg.payload)
-        .unwrap_or_else(|e| panic!("{subject}: not JSON ({e}): {:?}", msg.payload))
-}
-
-#[track_caller]
-fn assert_error(reply: &Value, code: u64, err_code: u64, description: &str) {
-    let e = &reply["error"];
-    assert_eq!(
-        (
-            e["code"].as_u64(),
-            e["err_code"].as_u64(),
-            e["description"].as_str()
-        ),
-        (Some(code), Some(err_code), Some(description)),
-        "reply: {reply}"
-    );
-}
 
 /// Creates a stream from raw JSON, then one more round trip so its subjects are surely
 /// captured (see jetstream_publish.rs for the race this sidesteps).

@@ -5,37 +5,12 @@
 
 mod common;
 
-use common::jetstream::{js_opts, js_ready, setup};
+use common::jetstream::{api, assert_error, js_opts, js_ready, setup};
 
 use async_nats::jetstream::stream;
 use common::TestServer;
 use futures::TryStreamExt;
 use serde_json::Value;
-
-/// A raw API request; the reply parsed as JSON.
-async fn api(client: &async_nats::Client, subject: &str, body: &str) -> Value {
-    let msg = client
-        .request(subject.to_string(), body.to_string().into())
-        .await
-        .unwrap_or_else(|e| panic!("request {subject}: {e}"));
-    serde_json::from_slice(&msg.payload)
-        .unwrap_or_else(|e| panic!("{subject}: reply is not JSON ({e}): {:?}", msg.payload))
-}
-
-/// Asserts an error reply with nats-server's `code`, `err_code` and description.
-#[track_caller]
-fn assert_error(reply: &Value, code: u64, err_code: u64, description: &str) {
-    let e = &reply["error"];
-    assert_eq!(
-        (
-            e["code"].as_u64(),
-            e["err_code"].as_u64(),
-            e["description"].as_str()
-        ),
-        (Some(code), Some(err_code), Some(description)),
-        "reply: {reply}"
-    );
-}
 
 #[track_caller]
 fn assert_ok(reply: &Value) {

@@ -66,5 +66,21 @@ pub async fn api(client: &async_nats::Client, subject: &str, body: &str) -> Valu
         .request(subject.to_string(), body.to_string().into())
         .await
         .unwrap_or_else(|e| panic!("request {subject}: {e}"));
-    serde_json::from_slice(&msg.payload).unwrap()
+    serde_json::from_slice(&msg.payload)
+        .unwrap_or_else(|e| panic!("{subject}: reply is not JSON ({e}): {:?}", msg.payload))
+}
+
+/// Asserts an error reply with nats-server's `code`, `err_code` and description.
+#[track_caller]
+pub fn assert_error(reply: &Value, code: u64, err_code: u64, description: &str) {
+    let e = &reply["error"];
+    assert_eq!(
+        (
+            e["code"].as_u64(),
+            e["err_code"].as_u64(),
+            e["description"].as_str()
+        ),
+        (Some(code), Some(err_code), Some(description)),
+        "reply: {reply}"
+    );
 }
