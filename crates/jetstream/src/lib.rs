@@ -19,6 +19,7 @@
 //! - [`time`]: RFC 3339 timestamps as Go writes them.
 
 pub mod api;
+pub mod consumer;
 pub mod engine;
 pub mod meta;
 pub mod stream;

@@ -1,0 +1,4 @@
+//! Consumers: configuration, the wire-neutral delivery and ack state machine, and the
+//! JetStream adapter (push delivery, pull requests, `$JS.ACK` subjects).
+
+pub mod config;
