@@ -9,6 +9,7 @@
 //! - `direct`: `$JS.API.DIRECT.GET`, answered with raw messages.
 
 pub mod base64;
+pub mod consumer_types;
 pub mod direct;
 pub mod errors;
 pub mod gojson;

@@ -2,3 +2,4 @@
 //! JetStream adapter (push delivery, pull requests, `$JS.ACK` subjects).
 
 pub mod config;
+pub mod validate;

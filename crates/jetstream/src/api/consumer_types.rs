@@ -1,0 +1,1 @@
+//! Consumer API request/response JSON (the wire contract).

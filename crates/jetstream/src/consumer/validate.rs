@@ -1,0 +1,1 @@
+//! Consumer configuration decoding, defaults, validation and update rules.
