@@ -679,6 +679,9 @@ impl MessageStore for ClosedStore {
     fn load_last(&self, _: &str) -> Result<Option<StoredMessage>, StoreError> {
         Err(StoreError::Failed)
     }
+    fn count_from(&self, _: u64, _: Option<&str>) -> u64 {
+        0
+    }
     fn remove(&mut self, _: u64, _: bool) -> Result<bool, StoreError> {
         Err(StoreError::Failed)
     }

@@ -87,6 +87,10 @@ pub trait MessageStore: Send {
         filter: Option<&str>,
     ) -> Result<Option<StoredMessage>, StoreError>;
 
+    /// How many live messages with sequence >= `from` match `filter` (a consumer's
+    /// pending count). Works from the in-memory index; reads no message bodies.
+    fn count_from(&self, from: u64, filter: Option<&str>) -> u64;
+
     /// The last message whose subject matches `filter` (wildcards allowed).
     fn load_last(&self, filter: &str) -> Result<Option<StoredMessage>, StoreError>;
 

@@ -163,6 +163,21 @@ impl MessageStore for MemStore {
         Ok(found.map(|(seq, e)| e.to_message(*seq)))
     }
 
+    fn count_from(&self, from: u64, filter: Option<&str>) -> u64 {
+        match Filter::new(filter) {
+            Filter::All => self.msgs.range(from..).count() as u64,
+            Filter::Literal(subject) => self
+                .subjects
+                .get(subject)
+                .map_or(0, |set| set.range(from..).count() as u64),
+            f @ Filter::Wildcard(_) => self
+                .msgs
+                .range(from..)
+                .filter(|(_, e)| f.matches(&e.subject))
+                .count() as u64,
+        }
+    }
+
     fn load_last(&self, filter: &str) -> Result<Option<StoredMessage>, StoreError> {
         let f = Filter::new(Some(filter));
         let seq = match f {

@@ -124,6 +124,9 @@ impl MessageStore for Reopening {
     fn load_last(&self, f: &str) -> Result<Option<StoredMessage>, StoreError> {
         self.inner().load_last(f)
     }
+    fn count_from(&self, from: u64, f: Option<&str>) -> u64 {
+        self.inner().count_from(from, f)
+    }
     fn remove(&mut self, seq: u64, erase: bool) -> Result<bool, StoreError> {
         let r = self.inner.as_mut().unwrap().remove(seq, erase);
         self.cycle();
@@ -331,6 +334,22 @@ fn large_and_many(mk: Factory) {
         s.subject_count("s.3"),
         (0..300).filter(|i| i % 7 == 3 && i % 3 != 0).count() as u64
     );
+}
+
+fn count_from_filters(mk: Factory) {
+    let mut h = mk();
+    let s = h.store.as_mut();
+    fill(s, &["a.1", "b.1", "a.2", "a.1.x", "b.2", "a.1"]);
+    assert_eq!(s.count_from(0, None), 6);
+    assert_eq!(s.count_from(3, None), 4);
+    assert_eq!(s.count_from(2, Some("a.1")), 1);
+    assert_eq!(s.count_from(1, Some("a.1")), 2);
+    assert_eq!(s.count_from(1, Some("a.*")), 3);
+    assert_eq!(s.count_from(1, Some("a.>")), 4);
+    assert_eq!(s.count_from(1, Some("zz")), 0);
+    s.remove(6, false).unwrap();
+    assert_eq!(s.count_from(1, Some("a.1")), 1);
+    assert_eq!(s.count_from(5, None), 1);
 }
 
 fn load_next_filters(mk: Factory) {
@@ -679,6 +698,10 @@ macro_rules! conformance {
             #[test]
             fn large_and_many() {
                 super::large_and_many(MK)
+            }
+            #[test]
+            fn count_from_filters() {
+                super::count_from_filters(MK)
             }
             #[test]
             fn load_next_filters() {

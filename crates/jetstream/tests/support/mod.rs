@@ -134,6 +134,14 @@ impl MessageStore for SimStore {
             .cloned())
     }
 
+    fn count_from(&self, from: u64, filter: Option<&str>) -> u64 {
+        self.live
+            .msgs
+            .range(from..)
+            .filter(|(_, m)| matches(filter, &m.subject))
+            .count() as u64
+    }
+
     fn load_last(&self, filter: &str) -> Result<Option<StoredMessage>, StoreError> {
         Ok(self
             .live

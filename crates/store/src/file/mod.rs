@@ -230,6 +230,10 @@ impl MessageStore for FileStore {
         }
     }
 
+    fn count_from(&self, from: u64, filter: Option<&str>) -> u64 {
+        self.count_matching(from, Filter::new(filter))
+    }
+
     fn load_last(&self, filter: &str) -> Result<Option<StoredMessage>, StoreError> {
         match self.find_last(Filter::new(Some(filter))) {
             Some(seq) => self.load(seq),

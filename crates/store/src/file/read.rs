@@ -89,6 +89,46 @@ impl FileStore {
         }
     }
 
+    /// Live messages at or after `from` matching `filter`, counted from the index.
+    pub(super) fn count_matching(&self, from: u64, filter: Filter<'_>) -> u64 {
+        match filter {
+            Filter::All => {
+                if from <= self.first_seq {
+                    return self.msgs;
+                }
+                self.live_from(from).count() as u64
+            }
+            Filter::Literal(subject) => {
+                let Some(id) = self.subjects.id(subject) else {
+                    return 0;
+                };
+                let Some(e) = self.subjects.get(id) else {
+                    return 0;
+                };
+                if from <= e.first {
+                    return e.count;
+                }
+                let last = e.last;
+                self.live_from(from)
+                    .take_while(|(_, seq, _)| *seq <= last)
+                    .filter(|(_, _, s)| s.subject == id)
+                    .count() as u64
+            }
+            Filter::Wildcard(_) => {
+                let mut memo: HashMap<u32, bool> = HashMap::new();
+                self.live_from(from)
+                    .filter(|(_, _, s)| {
+                        *memo.entry(s.subject).or_insert_with(|| {
+                            self.subjects
+                                .get(s.subject)
+                                .is_some_and(|e| filter.matches(&e.name))
+                        })
+                    })
+                    .count() as u64
+            }
+        }
+    }
+
     /// The sequence of the last live message matching `filter`.
     pub(super) fn find_last(&self, filter: Filter<'_>) -> Option<u64> {
         match filter {
