@@ -11,6 +11,8 @@ pub const DEFAULT_MAX_ACK_PENDING: i64 = 1000;
 pub const DEFAULT_MAX_WAITING: i64 = 512;
 /// Default `inactive_threshold` of ephemeral consumers: 5 s.
 pub const DEFAULT_INACTIVE_THRESHOLD: i64 = 5_000_000_000;
+/// Default `priority_timeout` of `pinned_client` consumers: 2 min.
+pub const DEFAULT_PRIORITY_TIMEOUT: i64 = 120_000_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliverPolicy {
@@ -89,6 +91,69 @@ pub struct ConsumerConfig {
     pub priority_groups: Vec<String>,
     pub priority_policy: PriorityPolicy,
     pub priority_timeout: i64,
+    /// How nats-server would echo some values back; no effect on delivery.
+    pub wire: WireDetails,
+}
+
+/// Details of the client's request that nats-server shows back in the config JSON
+/// but that do not change what the consumer does. Not all of them are persisted,
+/// exactly as nats-server forgets them across a restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WireDetails {
+    /// The name was generated for a legacy ephemeral (`$JS.API.CONSUMER.CREATE.<stream>`
+    /// without `name`): nats-server leaves `name` out of that consumer's config JSON
+    /// until a restart.
+    pub name_generated: bool,
+    /// `inactive_threshold` was 0 in the request and got the ephemeral default; a
+    /// repeated `action: create` compares the request's 0, not the default.
+    pub inactive_threshold_defaulted: bool,
+    /// UTC offsets (seconds east) the client wrote `opt_start_time` and `pause_until`
+    /// with: Go keeps and prints them.
+    pub opt_start_time_offset: i32,
+    pub pause_until_offset: i32,
+}
+
+impl Default for ConsumerConfig {
+    /// A pull consumer with nats-server's defaults, named nothing yet.
+    fn default() -> Self {
+        ConsumerConfig {
+            durable: String::new(),
+            name: String::new(),
+            description: String::new(),
+            deliver_policy: DeliverPolicy::All,
+            opt_start_seq: 0,
+            opt_start_time: None,
+            ack_policy: AckPolicy::None,
+            ack_wait: 0,
+            max_deliver: -1,
+            backoff: Vec::new(),
+            filter_subject: String::new(),
+            filter_subjects: Vec::new(),
+            replay_policy: ReplayPolicy::Instant,
+            rate_limit_bps: 0,
+            sample_freq: String::new(),
+            max_waiting: DEFAULT_MAX_WAITING,
+            max_ack_pending: 0,
+            flow_control: false,
+            headers_only: false,
+            max_batch: 0,
+            max_expires: 0,
+            max_bytes: 0,
+            deliver_subject: String::new(),
+            deliver_group: String::new(),
+            idle_heartbeat: 0,
+            inactive_threshold: 0,
+            num_replicas: 0,
+            mem_storage: false,
+            direct: false,
+            metadata: BTreeMap::new(),
+            pause_until: None,
+            priority_groups: Vec::new(),
+            priority_policy: PriorityPolicy::None,
+            priority_timeout: 0,
+            wire: WireDetails::default(),
+        }
+    }
 }
 
 impl ConsumerConfig {
