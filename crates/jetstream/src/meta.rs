@@ -49,6 +49,50 @@ pub trait MetaStore: Send {
     fn remove(&mut self, stream: &str) -> Result<(), MetaError>;
     /// Every stored record, by stream name.
     fn list(&mut self) -> Result<Vec<(String, Vec<u8>)>, MetaError>;
+
+    /// Atomically replaces one file of a consumer of `stream`; durable when it returns.
+    fn write_consumer(
+        &mut self,
+        stream: &str,
+        consumer: &str,
+        file: ConsumerFile,
+        bytes: &[u8],
+    ) -> Result<(), MetaError>;
+    /// Removes every file of a consumer (durably); missing is not an error.
+    fn remove_consumer(&mut self, stream: &str, consumer: &str) -> Result<(), MetaError>;
+    /// Consumers of `stream`: name, configuration record, state record (if written).
+    fn list_consumers(&mut self, stream: &str) -> Result<Vec<ConsumerRecords>, MetaError>;
+}
+
+/// The two files of a persisted consumer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ConsumerFile {
+    /// Configuration and creation time (written on create and update).
+    Config,
+    /// Delivery and ack positions (written as they change, see `consumer::persist`).
+    State,
+}
+
+impl ConsumerFile {
+    fn name(self) -> &'static str {
+        match self {
+            ConsumerFile::Config => "meta.inf",
+            ConsumerFile::State => "o.dat",
+        }
+    }
+}
+
+/// What is stored of one consumer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerRecords {
+    pub name: String,
+    pub config: Option<Vec<u8>>,
+    pub state: Option<Vec<u8>>,
+}
+
+/// `<stream dir>/obs/<consumer>/`, nats-server's layout.
+pub fn consumer_dir(store_dir: &Path, stream: &str, consumer: &str) -> PathBuf {
+    stream_dir(store_dir, stream).join("obs").join(consumer)
 }
 
 /// `store_dir/jetstream/$G/streams/<name>/`, where a stream's files live (nats-server's
@@ -62,6 +106,7 @@ fn streams_dir(store_dir: &Path) -> PathBuf {
 }
 
 const META_FILE: &str = "meta.inf";
+#[cfg(test)]
 const META_TMP: &str = "meta.inf.tmp";
 const MAGIC: &str = "sluice-stream-meta 1";
 
@@ -209,12 +254,11 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> MetaError + '_ {
     }
 }
 
-impl MetaStore for FileMetaStore {
-    fn write(&mut self, stream: &str, bytes: &[u8]) -> Result<(), MetaError> {
-        let dir = stream_dir(&self.store_dir, stream);
-        self.create_dir_durable(&dir)?;
-        let tmp = dir.join(META_TMP);
-        let dst = dir.join(META_FILE);
+impl FileMetaStore {
+    /// Replaces `dir/name` atomically: temporary file, fsync, rename, fsync of `dir`.
+    fn replace_file(&self, dir: &Path, name: &str, bytes: &[u8]) -> Result<(), MetaError> {
+        let tmp = dir.join(format!("{name}.tmp"));
+        let dst = dir.join(name);
         let f = self
             .vfs
             .open(&tmp, OpenMode::Create)
@@ -224,7 +268,15 @@ impl MetaStore for FileMetaStore {
         f.sync_all().map_err(io_err(&tmp))?;
         drop(f);
         self.vfs.rename(&tmp, &dst).map_err(io_err(&dst))?;
-        self.vfs.sync_dir(&dir).map_err(io_err(&dir))
+        self.vfs.sync_dir(dir).map_err(io_err(dir))
+    }
+}
+
+impl MetaStore for FileMetaStore {
+    fn write(&mut self, stream: &str, bytes: &[u8]) -> Result<(), MetaError> {
+        let dir = stream_dir(&self.store_dir, stream);
+        self.create_dir_durable(&dir)?;
+        self.replace_file(&dir, META_FILE, bytes)
     }
 
     fn remove(&mut self, stream: &str) -> Result<(), MetaError> {
@@ -235,6 +287,54 @@ impl MetaStore for FileMetaStore {
         }
         self.vfs.remove_file(&path).map_err(io_err(&path))?;
         self.vfs.sync_dir(&dir).map_err(io_err(&dir))
+    }
+
+    fn write_consumer(
+        &mut self,
+        stream: &str,
+        consumer: &str,
+        file: ConsumerFile,
+        bytes: &[u8],
+    ) -> Result<(), MetaError> {
+        let dir = consumer_dir(&self.store_dir, stream, consumer);
+        if file == ConsumerFile::Config || !self.vfs.exists(&dir).map_err(io_err(&dir))? {
+            self.create_dir_durable(&dir)?;
+        }
+        self.replace_file(&dir, file.name(), bytes)
+    }
+
+    fn remove_consumer(&mut self, stream: &str, consumer: &str) -> Result<(), MetaError> {
+        let dir = consumer_dir(&self.store_dir, stream, consumer);
+        if !self.vfs.exists(&dir).map_err(io_err(&dir))? {
+            return Ok(());
+        }
+        for name in self.vfs.list_dir(&dir).map_err(io_err(&dir))? {
+            let path = dir.join(name);
+            self.vfs.remove_file(&path).map_err(io_err(&path))?;
+        }
+        self.vfs.remove_dir(&dir).map_err(io_err(&dir))?;
+        let parent = dir.parent().unwrap_or(&dir);
+        self.vfs.sync_dir(parent).map_err(io_err(parent))
+    }
+
+    fn list_consumers(&mut self, stream: &str) -> Result<Vec<ConsumerRecords>, MetaError> {
+        let root = stream_dir(&self.store_dir, stream).join("obs");
+        if !self.vfs.exists(&root).map_err(io_err(&root))? {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for name in self.vfs.list_dir(&root).map_err(io_err(&root))? {
+            let dir = root.join(&name);
+            let config = self.read_all(&dir.join(ConsumerFile::Config.name()))?;
+            let state = self.read_all(&dir.join(ConsumerFile::State.name()))?;
+            out.push(ConsumerRecords {
+                name,
+                config,
+                state,
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
     }
 
     fn list(&mut self) -> Result<Vec<(String, Vec<u8>)>, MetaError> {
@@ -264,6 +364,7 @@ pub struct MemMetaStore {
 #[derive(Debug, Default)]
 struct MemMeta {
     records: BTreeMap<String, Vec<u8>>,
+    consumers: BTreeMap<(String, String), BTreeMap<ConsumerFile, Vec<u8>>>,
     fail_writes: bool,
 }
 
@@ -288,6 +389,17 @@ impl MemMetaStore {
 
     pub fn get_raw(&self, stream: &str) -> Option<Vec<u8>> {
         self.inner.lock().ok()?.records.get(stream).cloned()
+    }
+
+    fn writable(&self) -> Result<std::sync::MutexGuard<'_, MemMeta>, MetaError> {
+        let m = self
+            .inner
+            .lock()
+            .map_err(|_| MetaError::Refused("poisoned".into()))?;
+        if m.fail_writes {
+            return Err(MetaError::Refused("injected failure".into()));
+        }
+        Ok(m)
     }
 }
 
@@ -314,6 +426,44 @@ impl MetaStore for MemMetaStore {
         }
         m.records.remove(stream);
         Ok(())
+    }
+
+    fn write_consumer(
+        &mut self,
+        stream: &str,
+        consumer: &str,
+        file: ConsumerFile,
+        bytes: &[u8],
+    ) -> Result<(), MetaError> {
+        let mut m = self.writable()?;
+        m.consumers
+            .entry((stream.to_string(), consumer.to_string()))
+            .or_default()
+            .insert(file, bytes.to_vec());
+        Ok(())
+    }
+
+    fn remove_consumer(&mut self, stream: &str, consumer: &str) -> Result<(), MetaError> {
+        let mut m = self.writable()?;
+        m.consumers
+            .remove(&(stream.to_string(), consumer.to_string()));
+        Ok(())
+    }
+
+    fn list_consumers(&mut self, stream: &str) -> Result<Vec<ConsumerRecords>, MetaError> {
+        let m = self
+            .inner
+            .lock()
+            .map_err(|_| MetaError::Refused("poisoned".into()))?;
+        Ok(m.consumers
+            .iter()
+            .filter(|((s, _), _)| s == stream)
+            .map(|((_, name), files)| ConsumerRecords {
+                name: name.clone(),
+                config: files.get(&ConsumerFile::Config).cloned(),
+                state: files.get(&ConsumerFile::State).cloned(),
+            })
+            .collect())
     }
 
     fn list(&mut self) -> Result<Vec<(String, Vec<u8>)>, MetaError> {

@@ -212,3 +212,60 @@ mod tests {
         assert_eq!(format_opt(Some(0)), "1970-01-01T00:00:00Z");
     }
 }
+
+/// Go's `time.Duration.String()`: `1m30s`, `1.5s`, `250ms`, `0s`.
+pub fn go_duration(ns: i64) -> String {
+    if ns == 0 {
+        return "0s".into();
+    }
+    let neg = ns < 0;
+    let u = ns.unsigned_abs();
+    let sign = if neg { "-" } else { "" };
+    let frac = |v: u64, unit: u64| -> String {
+        let whole = v / unit;
+        let rest = v % unit;
+        if rest == 0 {
+            return whole.to_string();
+        }
+        let digits = unit.to_string().len() - 1;
+        let f = format!("{rest:0digits$}");
+        format!("{whole}.{}", f.trim_end_matches('0'))
+    };
+    if u < 1_000 {
+        return format!("{sign}{u}ns");
+    }
+    if u < 1_000_000 {
+        return format!("{sign}{}µs", frac(u, 1_000));
+    }
+    if u < 1_000_000_000 {
+        return format!("{sign}{}ms", frac(u, 1_000_000));
+    }
+    let secs_ns = u % 60_000_000_000;
+    let mins = u / 60_000_000_000;
+    let s = format!("{}s", frac(secs_ns, 1_000_000_000));
+    if mins == 0 {
+        return format!("{sign}{s}");
+    }
+    let (h, m) = (mins / 60, mins % 60);
+    if h == 0 {
+        return format!("{sign}{m}m{s}");
+    }
+    format!("{sign}{h}h{m}m{s}")
+}
+
+#[cfg(test)]
+mod go_duration_tests {
+    use super::go_duration;
+
+    #[test]
+    fn like_go() {
+        assert_eq!(go_duration(0), "0s");
+        assert_eq!(go_duration(1_500_000_000), "1.5s");
+        assert_eq!(go_duration(30_000_000_000), "30s");
+        assert_eq!(go_duration(90_000_000_000), "1m30s");
+        assert_eq!(go_duration(3_600_000_000_000), "1h0m0s");
+        assert_eq!(go_duration(250_000_000), "250ms");
+        assert_eq!(go_duration(1_500), "1.5µs");
+        assert_eq!(go_duration(12), "12ns");
+    }
+}

@@ -188,6 +188,23 @@ impl Router {
         self.generation.store(index.generation(), Ordering::Release);
     }
 
+    /// Changes whenever a subscription is added or removed.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Whether any client (not an internal subscriber) would receive a message on
+    /// `subject`.
+    pub fn has_client_interest(&self, ctx: &mut PublishContext, subject: &str) -> bool {
+        let matches = self.lookup(ctx, subject);
+        let is_client = |SubRef(s): &SubRef| matches!(s.target, SubTarget::Client(_));
+        matches.plain.iter().any(is_client)
+            || matches
+                .queues
+                .iter()
+                .any(|g| g.members.iter().any(is_client))
+    }
+
     pub fn subscription_count(&self) -> usize {
         self.index.lock().len()
     }
@@ -215,7 +232,14 @@ impl Router {
     /// Returns how many deliveries were made. Writers are not woken yet: call
     /// [`Router::flush`] once the read batch is done.
     pub fn publish(&self, ctx: &mut PublishContext, msg: &Message<'_>) -> usize {
-        let matches = self.lookup(ctx, msg.subject);
+        self.publish_via(ctx, msg.subject, msg)
+    }
+
+    /// Like [`Router::publish`], but matches subscriptions against `route` while
+    /// receivers see `msg.subject` (JetStream deliveries to a deliver subject or a
+    /// pull request's inbox keep the message's own subject).
+    pub fn publish_via(&self, ctx: &mut PublishContext, route: &str, msg: &Message<'_>) -> usize {
+        let matches = self.lookup(ctx, route);
         let mut delivered = 0;
         for SubRef(sub) in &matches.plain {
             if !ctx.echo && sub.cid() == ctx.publisher_cid {

@@ -64,6 +64,9 @@ impl Engine {
         body: &[u8],
         now: i64,
     ) {
+        if route.is_consumer() {
+            return self.dispatch_consumer(route, reply, headers, body, now);
+        }
         let kind = match route {
             Route::DirectGet(s) => return self.direct_get(s, None, reply, headers, body),
             Route::DirectGetLast(s, key) => {
@@ -80,6 +83,7 @@ impl Engine {
             Route::MsgGet(_) => Kind::MsgGet,
             Route::MsgDelete(_) => Kind::MsgDelete,
             Route::StreamLeaderStepdown(_) => Kind::Stepdown,
+            _ => return,
         };
         if kind == Kind::Stepdown {
             return self.respond_err(reply, kind, errors::cluster_required());
@@ -407,6 +411,14 @@ impl Engine {
                 return Err(errors::stream_delete(e));
             }
         }
+        let consumers: Vec<String> = self
+            .streams
+            .get(name)
+            .map(|s| s.consumers.keys().cloned().collect())
+            .unwrap_or_default();
+        for c in consumers {
+            self.delete_consumer(name, &c);
+        }
         let Some(stream) = self.streams.remove(name) else {
             return Err(errors::stream_not_found());
         };
@@ -565,6 +577,8 @@ impl Engine {
         match result {
             Ok(purged) => {
                 self.mark_unsynced(name);
+                let now = self.last_now();
+                self.after_removals(name, now);
                 let body = gojson::encode(&StreamPurgeResponse {
                     kind: STREAM_PURGE_RESPONSE,
                     error: None,
@@ -674,6 +688,8 @@ impl Engine {
         let outcome = match stream.store.remove(req.seq, !req.no_erase) {
             Ok(true) => {
                 self.mark_unsynced(name);
+                let now = self.last_now();
+                self.after_removals(name, now);
                 let body = gojson::encode(&SuccessResponse {
                     kind: STREAM_MSG_DELETE_RESPONSE,
                     error: None,

@@ -9,6 +9,7 @@
 //! - `direct`: `$JS.API.DIRECT.GET`, answered with raw messages.
 
 pub mod base64;
+pub mod consumer_handlers;
 pub mod consumer_types;
 pub mod direct;
 pub mod errors;
@@ -42,6 +43,7 @@ const PREFIX: &str = "$JS.API.";
 pub const API_SUBJECTS: &[&str] = &[
     "$JS.API.*",
     "$JS.API.STREAM.>",
+    "$JS.API.CONSUMER.>",
     "$JS.API.ACCOUNT.>",
     "$JS.API.META.>",
     "$JS.API.SERVER.>",
@@ -65,6 +67,16 @@ pub enum Route<'a> {
     DirectGet(&'a str),
     /// `$JS.API.DIRECT.GET.<stream>.<subject...>`: last message on the subject.
     DirectGetLast(&'a str, &'a str),
+    /// `CONSUMER.CREATE.<stream>[.<name>[.<filter...>]]`.
+    ConsumerCreate(&'a str, Option<&'a str>, Option<&'a str>),
+    /// `CONSUMER.DURABLE.CREATE.<stream>.<durable>`.
+    ConsumerDurableCreate(&'a str, &'a str),
+    ConsumerDelete(&'a str, &'a str),
+    ConsumerInfo(&'a str, &'a str),
+    ConsumerNames(&'a str),
+    ConsumerList(&'a str),
+    ConsumerNext(&'a str, &'a str),
+    ConsumerLeaderStepdown(&'a str, &'a str),
 }
 
 /// Maps an API subject to its call; `None` for subjects nats-server does not answer.
@@ -84,6 +96,19 @@ pub fn route(subject: &str) -> Option<Route<'_>> {
         ["STREAM", "MSG", "DELETE", s] => Route::MsgDelete(s),
         ["STREAM", "LEADER", "STEPDOWN", s] => Route::StreamLeaderStepdown(s),
         ["DIRECT", "GET", s] => Route::DirectGet(s),
+        ["CONSUMER", "CREATE", s] => Route::ConsumerCreate(s, None, None),
+        ["CONSUMER", "CREATE", s, n] => Route::ConsumerCreate(s, Some(n), None),
+        ["CONSUMER", "CREATE", s, n, _, ..] => {
+            let filter = &rest["CONSUMER.CREATE.".len() + s.len() + 1 + n.len() + 1..];
+            Route::ConsumerCreate(s, Some(n), Some(filter))
+        }
+        ["CONSUMER", "DURABLE", "CREATE", s, d] => Route::ConsumerDurableCreate(s, d),
+        ["CONSUMER", "DELETE", s, c] => Route::ConsumerDelete(s, c),
+        ["CONSUMER", "INFO", s, c] => Route::ConsumerInfo(s, c),
+        ["CONSUMER", "NAMES", s] => Route::ConsumerNames(s),
+        ["CONSUMER", "LIST", s] => Route::ConsumerList(s),
+        ["CONSUMER", "MSG", "NEXT", s, c] => Route::ConsumerNext(s, c),
+        ["CONSUMER", "LEADER", "STEPDOWN", s, c] => Route::ConsumerLeaderStepdown(s, c),
         ["DIRECT", "GET", s, _, ..] => {
             // Everything after the stream token, as one subject.
             let key = &rest["DIRECT.GET.".len() + s.len() + 1..];
@@ -197,7 +222,23 @@ mod tests {
                 Some(Route::DirectGetLast("KV_b", "$KV.b.k.x")),
             ),
             ("$JS.API.BOGUS", None),
-            ("$JS.API.CONSUMER.INFO.S.c", None),
+            (
+                "$JS.API.CONSUMER.INFO.S.c",
+                Some(Route::ConsumerInfo("S", "c")),
+            ),
+            (
+                "$JS.API.CONSUMER.CREATE.S.c.a.b",
+                Some(Route::ConsumerCreate("S", Some("c"), Some("a.b"))),
+            ),
+            (
+                "$JS.API.CONSUMER.CREATE.S",
+                Some(Route::ConsumerCreate("S", None, None)),
+            ),
+            (
+                "$JS.API.CONSUMER.MSG.NEXT.S.c",
+                Some(Route::ConsumerNext("S", "c")),
+            ),
+            ("$JS.API.CONSUMER.INFO.S", None),
             ("foo", None),
         ];
         for (subject, want) in cases {

@@ -23,6 +23,9 @@ use crate::stream::limits;
 use crate::stream::publish::{Accepted, AccountRoom};
 use crate::stream::Stream;
 
+mod consumers;
+pub use consumers::CONSUMER_SUBJECTS;
+
 /// How often unsynced writes are flushed when `sync_always` is off (nats-server's
 /// default `sync_interval`).
 pub const SYNC_INTERVAL: i64 = 120_000_000_000;
@@ -50,12 +53,36 @@ pub struct EngineConfig {
     pub server_name: String,
 }
 
-/// A message the engine wants published (API response, PubAck, error, direct get).
+/// A message the engine wants published (API response, PubAck, error, direct get,
+/// consumer delivery, advisory).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outbound {
+    /// The subject receivers see.
     pub subject: String,
+    pub reply: Option<String>,
     pub headers: Option<Vec<u8>>,
     pub payload: Vec<u8>,
+    /// Route by this subject instead of `subject` (consumer deliveries keep the
+    /// message's own subject but go to a deliver subject or a pull request's inbox).
+    pub deliver_to: Option<String>,
+}
+
+impl Outbound {
+    /// A plain message on `subject` (no reply, routed by its subject).
+    pub fn to(subject: &str, headers: Option<Vec<u8>>, payload: Vec<u8>) -> Outbound {
+        Outbound {
+            subject: subject.to_string(),
+            reply: None,
+            headers,
+            payload,
+            deliver_to: None,
+        }
+    }
+
+    /// The subject the router matches subscriptions against.
+    pub fn route_subject(&self) -> &str {
+        self.deliver_to.as_deref().unwrap_or(&self.subject)
+    }
 }
 
 /// How the engine makes stores. The server passes a real one; tests pass memory or
@@ -114,6 +141,10 @@ pub struct Engine {
     reopen_at: Option<i64>,
     /// The latest time passed in (for scheduling work noticed in `commit`).
     last_now: i64,
+    /// Ephemeral consumer names made so far (feeds the name generator).
+    pub(crate) name_counter: u64,
+    /// A consumer was created, updated or deleted since `take_consumers_changed`.
+    pub(crate) consumers_changed: bool,
 }
 
 /// The state that tells whether a store changed.
@@ -146,12 +177,17 @@ impl Engine {
             last_sync: now,
             reopen_at: None,
             last_now: now,
+            name_counter: 0,
+            consumers_changed: true,
         };
         let records = engine.meta.list()?;
         let mut log = Vec::new();
         for (name, bytes) in records {
             match engine.recover_stream(&name, &bytes, now) {
-                Ok(line) => log.extend(line),
+                Ok(line) => {
+                    log.extend(line);
+                    log.extend(engine.restore_consumers(&name, now));
+                }
                 Err(why) => {
                     log.push(format!(
                         "Stream '{name}' not restored: {why}; its files are left untouched"
@@ -210,7 +246,11 @@ impl Engine {
     /// another is left out, so no message arrives twice. Subjects outside this list
     /// (direct gets of other streams, consumer calls) have no responders.
     pub fn capture_subjects(&self) -> Vec<String> {
-        let mut all: Vec<String> = api::API_SUBJECTS.iter().map(|s| s.to_string()).collect();
+        let mut all: Vec<String> = api::API_SUBJECTS
+            .iter()
+            .chain(CONSUMER_SUBJECTS)
+            .map(|s| s.to_string())
+            .collect();
         for s in self.streams.values() {
             if s.config.allow_direct {
                 all.push(format!("$JS.API.DIRECT.GET.{}", s.name()));
@@ -230,6 +270,11 @@ impl Engine {
             .filter(|(i, s)| !covered(*i, s))
             .map(|(_, s)| s.clone())
             .collect()
+    }
+
+    /// True once after any consumer was created, updated or deleted.
+    pub fn take_consumers_changed(&mut self) -> bool {
+        std::mem::take(&mut self.consumers_changed)
     }
 
     /// True once after any change of `capture_subjects`.
@@ -318,8 +363,21 @@ impl Engine {
         };
         let before = fingerprint(&stream.store.state());
         let result = stream.accept(subject, headers, payload, now, room);
-        let changed = before != fingerprint(&stream.store.state());
+        let after = fingerprint(&stream.store.state());
+        let changed = before != after;
         let no_ack = stream.config.no_ack;
+        let mut removals = false;
+        if let Ok(Accepted::Stored(seq)) = &result {
+            for c in stream.consumers.values_mut() {
+                c.on_stored(*seq, subject);
+            }
+            removals = after.0 != before.0 + 1;
+        } else if changed && after.0 < before.0 {
+            removals = true;
+        }
+        if removals {
+            self.after_removals(&name, now);
+        }
         if changed {
             self.unsynced.insert(name.clone());
         }
@@ -340,11 +398,7 @@ impl Engine {
             Err(e) => (pub_ack_error(&name, &e), false),
         };
         self.queue.push(Queued {
-            out: Outbound {
-                subject: reply.to_string(),
-                headers: None,
-                payload,
-            },
+            out: Outbound::to(reply, None, payload),
             guard: guarded.then_some((name, OnSyncFailure::PubAck)),
         });
     }
@@ -388,14 +442,15 @@ impl Engine {
     pub(crate) fn send(&mut self, reply: Option<&str>, headers: Option<Vec<u8>>, payload: Vec<u8>) {
         if let Some(reply) = reply {
             self.queue.push(Queued {
-                out: Outbound {
-                    subject: reply.to_string(),
-                    headers,
-                    payload,
-                },
+                out: Outbound::to(reply, headers, payload),
                 guard: None,
             });
         }
+    }
+
+    /// Queues a message released at the next commit whatever happens to fsyncs.
+    pub(crate) fn push_unguarded(&mut self, out: Outbound) {
+        self.queue.push(Queued { out, guard: None });
     }
 
     /// Queues a counted success response that reports writes to `stream`.
@@ -409,11 +464,7 @@ impl Engine {
         self.api_total += 1;
         if let Some(reply) = reply {
             self.queue.push(Queued {
-                out: Outbound {
-                    subject: reply.to_string(),
-                    headers: None,
-                    payload: body,
-                },
+                out: Outbound::to(reply, None, body),
                 guard: Some((stream.to_string(), on_failure)),
             });
         }
@@ -425,6 +476,10 @@ impl Engine {
 
     pub(crate) fn respond_deleted(&mut self, reply: Option<&str>, stream: &str, body: Vec<u8>) {
         self.respond_guarded(reply, body, stream, OnSyncFailure::MsgDelete);
+    }
+
+    pub(crate) fn last_now(&self) -> i64 {
+        self.last_now
     }
 
     pub(crate) fn mark_unsynced(&mut self, stream: &str) {
@@ -447,8 +502,14 @@ impl Engine {
                 }
             }
         }
+        // Consumers deliver only what the fsync above made durable, and their ack
+        // replies wait for their state to be written.
+        let now = self.last_now;
+        let mut deliveries = Vec::new();
+        self.deliver_all(now, &mut deliveries);
+        self.flush_consumers(now, false);
         let queue = std::mem::take(&mut self.queue);
-        let mut out = Vec::with_capacity(queue.len());
+        let mut out = Vec::with_capacity(queue.len() + deliveries.len());
         for q in queue {
             let failure = q
                 .guard
@@ -474,15 +535,12 @@ impl Engine {
                             Kind::MsgDelete.error_body(errors::stream_msg_delete_failed(why))
                         }
                     };
-                    out.push(Outbound {
-                        subject: q.out.subject.clone(),
-                        headers: None,
-                        payload,
-                    });
+                    out.push(Outbound::to(&q.out.subject, None, payload));
                 }
                 None => out.push(q.out),
             }
         }
+        out.extend(deliveries);
         out
     }
 
@@ -509,6 +567,8 @@ impl Engine {
     /// Fsyncs every stream with unsynced writes now (for shutdown when `sync_always`
     /// is off). Returns the streams whose fsync failed.
     pub fn sync_all(&mut self) -> Vec<String> {
+        let now = self.last_now;
+        self.flush_consumers(now, true);
         let mut failed = Vec::new();
         for name in std::mem::take(&mut self.unsynced) {
             if self.sync_stream(&name).is_some() {
@@ -536,6 +596,7 @@ impl Engine {
                     Ok(0) => {}
                     Ok(_) => {
                         self.unsynced.insert(name.clone());
+                        self.after_removals(name, now);
                     }
                     Err(e) => self
                         .log
@@ -561,6 +622,7 @@ impl Engine {
         if self.config.sync_always {
             self.last_sync = now;
         }
+        self.tick_consumers(now);
         self.next_deadline()
     }
 
@@ -605,7 +667,11 @@ impl Engine {
             .filter_map(|s| limits::next_expiry(&s.config, s.store.as_ref()));
         let sync = (!self.config.sync_always && !self.unsynced.is_empty())
             .then(|| self.last_sync + self.config.sync_interval);
-        expiry.chain(sync).chain(self.reopen_at).min()
+        expiry
+            .chain(sync)
+            .chain(self.reopen_at)
+            .chain(self.consumers_deadline())
+            .min()
     }
 
     /// Streams by name (for tests and monitoring).

@@ -12,7 +12,11 @@ pub mod dedupe;
 pub mod limits;
 pub mod publish;
 
+use std::collections::BTreeMap;
+
 use sluice_store::{MessageStore, StoreError, StoredMessage};
+
+use crate::consumer::Consumer;
 
 use crate::api::types::{LostJson, StreamStateJson};
 use crate::time::{format_opt, format_rfc3339_nanos};
@@ -31,6 +35,8 @@ pub struct Stream {
     pub failed: bool,
     /// Messages the store reported lost when it was opened: (sequences, bytes).
     pub lost: Option<(Vec<u64>, u64)>,
+    /// Consumers by name.
+    pub consumers: BTreeMap<String, Consumer>,
 }
 
 impl Stream {
@@ -43,6 +49,7 @@ impl Stream {
             last_msg_id: String::new(),
             failed: false,
             lost: None,
+            consumers: BTreeMap::new(),
         }
     }
 
@@ -139,14 +146,14 @@ impl Stream {
                 msgs: msgs.clone(),
                 bytes: *bytes,
             }),
-            consumer_count: 0,
+            consumer_count: self.consumers.len() as u64,
         }
     }
 
-    /// Consumers with interest in new messages. Consumers are not implemented yet, so
-    /// an interest-retention stream keeps nothing (as nats-server with no consumers).
-    pub fn has_interest(&self, _subject: &str) -> bool {
-        false
+    /// Whether some consumer wants messages on `subject` (an interest-retention stream
+    /// keeps nothing nobody wants, as nats-server).
+    pub fn has_interest(&self, subject: &str) -> bool {
+        self.consumers.values().any(|c| c.matches(subject))
     }
 }
 

@@ -20,6 +20,8 @@ const QUEUE_CAPACITY: usize = 64 * 1024;
 const MAX_BATCH: usize = 8192;
 /// How long the thread sleeps when the engine has no timer due.
 const IDLE_POLL: Duration = Duration::from_secs(1);
+/// How often subscriptions are looked at while push consumers exist.
+const INTEREST_POLL: Duration = Duration::from_millis(20);
 
 #[derive(Debug, thiserror::Error)]
 pub enum JetStreamStartError {
@@ -101,6 +103,10 @@ struct EngineThread {
     publish: PublishContext,
     /// The engine's internal subscriptions, by subject.
     subscriptions: HashMap<String, Arc<Subscription>>,
+    /// Push consumers' deliver subjects and whether a client subscribes to each.
+    push_interest: HashMap<String, bool>,
+    /// Router generation when `push_interest` was last brought up to date.
+    seen_generation: u64,
 }
 
 impl EngineThread {
@@ -111,13 +117,22 @@ impl EngineThread {
             sink,
             publish: PublishContext::new(INTERNAL_CID, true),
             subscriptions: HashMap::new(),
+            push_interest: HashMap::new(),
+            seen_generation: u64::MAX,
         }
     }
 
     fn run(mut self, rx: Receiver<Input>) {
         loop {
-            let wait = self.engine.next_deadline().map_or(IDLE_POLL, |deadline| {
-                Duration::from_nanos((deadline - unix_nanos()).max(0) as u64).min(IDLE_POLL)
+            // Push consumers wait for subscribers to come and go: look often while any
+            // exist.
+            let poll = if self.push_interest.is_empty() {
+                IDLE_POLL
+            } else {
+                INTEREST_POLL
+            };
+            let wait = self.engine.next_deadline().map_or(poll, |deadline| {
+                Duration::from_nanos((deadline - unix_nanos()).max(0) as u64).min(poll)
             });
             let mut stop = false;
             match rx.recv_timeout(wait) {
@@ -136,6 +151,7 @@ impl EngineThread {
                 }
             }
             let now = unix_nanos();
+            self.update_push_interest(now);
             if self.engine.next_deadline().is_some_and(|d| d <= now) {
                 self.engine.tick(now);
             }
@@ -164,7 +180,12 @@ impl EngineThread {
                 payload,
             } => {
                 let now = unix_nanos();
-                if subject.starts_with("$JS.API.") {
+                if subject.starts_with("$JS.ACK.") {
+                    self.engine
+                        .handle_ack(&subject, reply.as_deref(), &payload, now);
+                } else if subject.starts_with("$JS.FC.") {
+                    self.engine.handle_flow_control(&subject, now);
+                } else if subject.starts_with("$JS.API.") {
                     self.engine.handle_api(
                         &subject,
                         reply.as_deref(),
@@ -200,15 +221,37 @@ impl EngineThread {
         for out in released {
             let msg = Message {
                 subject: &out.subject,
-                reply: None,
+                reply: out.reply.as_deref().map(str::as_bytes),
                 headers: out.headers.as_deref(),
                 payload: &out.payload,
             };
-            self.router.publish(&mut self.publish, &msg);
+            self.router
+                .publish_via(&mut self.publish, out.route_subject(), &msg);
         }
         self.router.flush(&mut self.publish);
         // The engine thread never stalls for slow readers; they are cut off as usual.
         self.publish.stalled.clear();
+    }
+
+    /// Tells the engine which push consumers' deliver subjects have subscribers, when
+    /// subscriptions or push consumers changed.
+    fn update_push_interest(&mut self, now: i64) {
+        let generation = self.router.generation();
+        if generation == self.seen_generation && !self.engine.take_consumers_changed() {
+            return;
+        }
+        self.seen_generation = generation;
+        let subjects = self.engine.push_subjects();
+        let mut fresh = HashMap::with_capacity(subjects.len());
+        for subject in subjects {
+            let interest = self
+                .router
+                .has_client_interest(&mut self.publish, &subject);
+            // Idempotent per consumer; new consumers on a known subject learn it too.
+            self.engine.set_push_interest(&subject, interest, now);
+            fresh.insert(subject, interest);
+        }
+        self.push_interest = fresh;
     }
 
     /// Makes the engine's internal subscriptions match the subjects it captures.
