@@ -132,8 +132,14 @@ pub fn decode_create(body: &[u8]) -> Result<CreateRequest, ApiError> {
         _ => String::new(),
     };
     let config = match map.remove("config") {
-        Some(v @ serde_json::Value::Object(_)) => {
-            serde_json::from_value(v).map_err(errors::invalid_json)?
+        Some(serde_json::Value::Object(mut m)) => {
+            // Go leaves a `null` element of `[]time.Duration` at zero.
+            if let Some(serde_json::Value::Array(items)) = m.get_mut("backoff") {
+                for item in items.iter_mut().filter(|i| i.is_null()) {
+                    *item = serde_json::Value::from(0);
+                }
+            }
+            serde_json::from_value(serde_json::Value::Object(m)).map_err(errors::invalid_json)?
         }
         _ => ConsumerConfigJson::default(),
     };
@@ -211,6 +217,27 @@ fn go_text_for(body: &[u8], text: String) -> String {
                         }
                         return text;
                     }
+                }
+            }
+        }
+        return text;
+    }
+    if text == "Time.UnmarshalJSON: input is not a JSON string" {
+        // nats-server 2.15.1 reports a Go type error naming the field.
+        let configs: Vec<Node> = members(&docs, "config").cloned().collect();
+        for c in &configs {
+            let NodeKind::Obj(m) = &c.kind else {
+                continue;
+            };
+            for (k, v) in m {
+                let field = k.to_ascii_lowercase();
+                if (field == "opt_start_time" || field == "pause_until")
+                    && !matches!(v.kind, NodeKind::Str(_) | NodeKind::Null)
+                {
+                    return format!(
+                        "json: cannot unmarshal {} into Go struct field CreateConsumerRequest.config.{field} of type time.Time",
+                        kind_word(v)
+                    );
                 }
             }
         }
@@ -1213,4 +1240,687 @@ pub fn decode_stored(bytes: &[u8]) -> Result<ConsumerConfig, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::types::StreamConfigJson;
+
+    fn stream(json: &str) -> StreamConfig {
+        let j: StreamConfigJson = serde_json::from_str(json).unwrap();
+        crate::stream::config::check(&j, false).unwrap()
+    }
+
+    fn s_stream() -> StreamConfig {
+        stream(r#"{"name":"S","subjects":["s.>"]}"#)
+    }
+
+    /// Parses a test subject into a call (what the router will do).
+    fn call(subject: &str) -> CreateCall<'_> {
+        let t: Vec<&str> = subject.split('.').collect();
+        match t.as_slice() {
+            ["$JS", "API", "CONSUMER", "DURABLE", "CREATE", s, d] => CreateCall::Durable {
+                stream: s,
+                durable: d,
+            },
+            ["$JS", "API", "CONSUMER", "CREATE", s] => CreateCall::Create { stream: s },
+            ["$JS", "API", "CONSUMER", "CREATE", s, n] => CreateCall::Named {
+                stream: s,
+                name: n,
+                filter: None,
+            },
+            ["$JS", "API", "CONSUMER", "CREATE", s, n, ..] => {
+                let skip = "$JS.API.CONSUMER.CREATE.".len() + s.len() + n.len() + 2;
+                CreateCall::Named {
+                    stream: s,
+                    name: n,
+                    filter: Some(&subject[skip..]),
+                }
+            }
+            _ => panic!("bad test subject {subject}"),
+        }
+    }
+
+    fn create_on(st: &StreamConfig, subject: &str, body: &str) -> Result<ConsumerConfig, ApiError> {
+        let req = decode_create(body.as_bytes())?;
+        prepare(call(subject), &req, st, "GENERATED", 0)
+    }
+
+    fn create(subject: &str, body: &str) -> Result<ConsumerConfig, ApiError> {
+        create_on(&s_stream(), subject, body)
+    }
+
+    fn cfg_json(cfg: &ConsumerConfig) -> String {
+        String::from_utf8(gojson::encode(&to_json(cfg))).unwrap()
+    }
+
+    const META: &str =
+        r#""metadata":{"_nats.level":"5","_nats.req.level":"0","_nats.ver":"2.15.1"}"#;
+
+    /// `config` objects observed in nats-server 2.15.1's CREATE responses.
+    #[test]
+    fn config_json_as_nats_server() {
+        let cases: &[(&str, &str, String)] = &[
+            ("$JS.API.CONSUMER.CREATE.S", r#"{"stream_name":"S","config":{}}"#,
+             format!(r#"{{"deliver_policy":"all","ack_policy":"none","max_deliver":-1,"replay_policy":"instant","max_waiting":512,"inactive_threshold":5000000000,"num_replicas":0,{META}}}"#)),
+            ("$JS.API.CONSUMER.CREATE.S.d", r#"{"stream_name":"S","config":{"durable_name":"d","ack_policy":"explicit"}}"#,
+             format!(r#"{{"durable_name":"d","name":"d","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"num_replicas":0,{META}}}"#)),
+            ("$JS.API.CONSUMER.CREATE.S", r#"{"stream_name":"S","config":{"deliver_subject":"x.y"}}"#,
+             format!(r#"{{"deliver_policy":"all","ack_policy":"none","max_deliver":-1,"replay_policy":"instant","deliver_subject":"x.y","inactive_threshold":5000000000,"num_replicas":0,{META}}}"#)),
+            ("$JS.API.CONSUMER.CREATE.S.e1", r#"{"stream_name":"S","config":{},"action":"create"}"#,
+             format!(r#"{{"name":"e1","deliver_policy":"all","ack_policy":"none","max_deliver":-1,"replay_policy":"instant","max_waiting":512,"inactive_threshold":5000000000,"num_replicas":0,{META}}}"#)),
+            ("$JS.API.CONSUMER.CREATE.S", r#"{"stream_name":"S","config":{"opt_start_time":"2020-01-01T01:00:00+01:00","deliver_policy":"by_start_time"}}"#,
+             format!(r#"{{"deliver_policy":"by_start_time","opt_start_time":"2020-01-01T01:00:00+01:00","ack_policy":"none","max_deliver":-1,"replay_policy":"instant","max_waiting":512,"inactive_threshold":5000000000,"num_replicas":0,{META}}}"#)),
+            ("$JS.API.CONSUMER.CREATE.S", r#"{"stream_name":"S","config":{"deliver_policy":"by_start_time","opt_start_time":"2020-01-01T00:00:00.120+00:00","metadata":{"_nats.ver":"x","_nats.req.level":"9","_nats.level":"7"}}}"#,
+             format!(r#"{{"deliver_policy":"by_start_time","opt_start_time":"2020-01-01T00:00:00.12Z","ack_policy":"none","max_deliver":-1,"replay_policy":"instant","max_waiting":512,"inactive_threshold":5000000000,"num_replicas":0,{META}}}"#)),
+            ("$JS.API.CONSUMER.CREATE.S", r#"{"stream_name":"S","config":{"pause_until":"2030-01-01T01:00:00.5+01:00"}}"#,
+             r#"{"deliver_policy":"all","ack_policy":"none","max_deliver":-1,"replay_policy":"instant","max_waiting":512,"inactive_threshold":5000000000,"num_replicas":0,"metadata":{"_nats.level":"5","_nats.req.level":"1","_nats.ver":"2.15.1"},"pause_until":"2030-01-01T01:00:00.5+01:00"}"#.to_string()),
+            ("$JS.API.CONSUMER.CREATE.S", r#"{"stream_name":"S","config":{"pause_until":"0001-01-01T00:00:00Z"}}"#,
+             format!(r#"{{"deliver_policy":"all","ack_policy":"none","max_deliver":-1,"replay_policy":"instant","max_waiting":512,"inactive_threshold":5000000000,"num_replicas":0,{META},"pause_until":"0001-01-01T00:00:00Z"}}"#)),
+            ("$JS.API.CONSUMER.CREATE.S", r#"{"stream_name":"S","config":{"ack_policy":"explicit","ack_wait":5,"backoff":[7,8]}}"#,
+             format!(r#"{{"deliver_policy":"all","ack_policy":"explicit","ack_wait":7,"max_deliver":-1,"backoff":[7,8],"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"inactive_threshold":5000000000,"num_replicas":0,{META}}}"#)),
+            ("$JS.API.CONSUMER.CREATE.S", r#"{"stream_name":"S","config":{"priority_policy":"pinned_client","priority_groups":["g"]}}"#,
+             r#"{"deliver_policy":"all","ack_policy":"none","max_deliver":-1,"replay_policy":"instant","max_waiting":512,"inactive_threshold":5000000000,"num_replicas":0,"metadata":{"_nats.level":"5","_nats.req.level":"1","_nats.ver":"2.15.1"},"priority_groups":["g"],"priority_policy":"pinned_client","priority_timeout":120000000000}"#.to_string()),
+            ("$JS.API.CONSUMER.CREATE.S", r#"{"stream_name":"S","config":{"priority_timeout":-5}}"#,
+             r#"{"deliver_policy":"all","ack_policy":"none","max_deliver":-1,"replay_policy":"instant","max_waiting":512,"inactive_threshold":5000000000,"num_replicas":0,"metadata":{"_nats.level":"5","_nats.req.level":"1","_nats.ver":"2.15.1"}}"#.to_string()),
+            ("$JS.API.CONSUMER.CREATE.S", r#"{"stream_name":"S","config":{"max_deliver":0,"max_ack_pending":-7,"max_batch":0,"inactive_threshold":-1,"idle_heartbeat":-1,"max_expires":-4,"max_bytes":-4}}"#,
+             format!(r#"{{"deliver_policy":"all","ack_policy":"none","max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":-1,"inactive_threshold":5000000000,"num_replicas":0,{META}}}"#)),
+            ("$JS.API.CONSUMER.CREATE.S.x", r#"{"stream_name":"S","config":{"mem_storage":true,"headers_only":true,"description":"hi","max_batch":5,"max_expires":5000000,"max_bytes":7,"metadata":{"k":"v"},"replay_policy":"original","sample_freq":"5","durable_name":"x","ack_policy":"all","deliver_subject":"dd","deliver_group":"q","idle_heartbeat":1000000000,"flow_control":true,"rate_limit_bps":1000}}"#,
+             r#"{"durable_name":"x","name":"x","description":"hi","deliver_policy":"all","ack_policy":"all","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"original","rate_limit_bps":1000,"sample_freq":"5","max_ack_pending":1000,"flow_control":true,"headers_only":true,"max_batch":5,"max_expires":5000000,"max_bytes":7,"deliver_subject":"dd","deliver_group":"q","idle_heartbeat":1000000000,"num_replicas":0,"mem_storage":true,"metadata":{"_nats.level":"5","_nats.req.level":"0","_nats.ver":"2.15.1","k":"v"}}"#.to_string()),
+            ("$JS.API.CONSUMER.CREATE.S.y", r#"{"stream_name":"S","config":{"mem_storage":true,"headers_only":true,"description":"hi","max_batch":5,"max_expires":5000000,"max_bytes":7,"metadata":{"k":"v"},"replay_policy":"original","sample_freq":"5","durable_name":"y","ack_policy":"all","max_waiting":3,"max_ack_pending":-1,"max_deliver":3,"backoff":[1000000000],"inactive_threshold":60000000000,"opt_start_seq":3,"deliver_policy":"by_start_sequence","filter_subjects":["s.a","s.b"]}}"#,
+             r#"{"durable_name":"y","name":"y","description":"hi","deliver_policy":"by_start_sequence","opt_start_seq":3,"ack_policy":"all","ack_wait":1000000000,"max_deliver":3,"backoff":[1000000000],"filter_subjects":["s.a","s.b"],"replay_policy":"original","sample_freq":"5","max_waiting":3,"max_ack_pending":-1,"headers_only":true,"max_batch":5,"max_expires":5000000,"max_bytes":7,"inactive_threshold":60000000000,"num_replicas":0,"mem_storage":true,"metadata":{"_nats.level":"5","_nats.req.level":"0","_nats.ver":"2.15.1","k":"v"}}"#.to_string()),
+            ("$JS.API.CONSUMER.CREATE.S.n.s.a", r#"{"stream_name":"S","config":{"filter_subject":"s.a"}}"#,
+             format!(r#"{{"name":"n","deliver_policy":"all","ack_policy":"none","max_deliver":-1,"filter_subject":"s.a","replay_policy":"instant","max_waiting":512,"inactive_threshold":5000000000,"num_replicas":0,{META}}}"#)),
+            ("$JS.API.CONSUMER.DURABLE.CREATE.S.d", r#"{"stream_name":"S","config":{"durable_name":"d","name":"zz"}}"#,
+             format!(r#"{{"durable_name":"d","name":"d","deliver_policy":"all","ack_policy":"none","max_deliver":-1,"replay_policy":"instant","max_waiting":512,"num_replicas":0,{META}}}"#)),
+            ("$JS.API.CONSUMER.CREATE.S", r#"{"stream_name":"S","config":{"direct":true,"deliver_subject":"d.x"}}"#,
+             format!(r#"{{"deliver_policy":"all","ack_policy":"none","max_deliver":-1,"replay_policy":"instant","deliver_subject":"d.x","inactive_threshold":5000000000,"num_replicas":0,"direct":true,{META}}}"#)),
+            ("$JS.API.CONSUMER.CREATE.S", r#"{"stream_name":"S","config":{"deliver_group":"q"}}"#,
+             format!(r#"{{"deliver_policy":"all","ack_policy":"none","max_deliver":-1,"replay_policy":"instant","max_waiting":512,"deliver_group":"q","inactive_threshold":5000000000,"num_replicas":0,{META}}}"#)),
+            ("$JS.API.CONSUMER.CREATE.S", r#"{"stream_name":"S","Config":{"Durable_Name":""},"ACTION":"create"}"#,
+             format!(r#"{{"deliver_policy":"all","ack_policy":"none","max_deliver":-1,"replay_policy":"instant","max_waiting":512,"inactive_threshold":5000000000,"num_replicas":0,{META}}}"#)),
+        ];
+        for (subject, body, want) in cases {
+            let cfg = create(subject, body).unwrap_or_else(|e| panic!("{body}: {e}"));
+            assert_eq!(&cfg_json(&cfg), want, "{subject} {body}");
+        }
+    }
+
+    #[test]
+    fn stream_consumer_limits() {
+        let l = stream(
+            r#"{"name":"L","subjects":["l.>"],"consumer_limits":{"max_ack_pending":50,"inactive_threshold":10000000000}}"#,
+        );
+        let c = create_on(
+            &l,
+            "$JS.API.CONSUMER.CREATE.L",
+            r#"{"stream_name":"L","config":{}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            cfg_json(&c),
+            format!(
+                r#"{{"deliver_policy":"all","ack_policy":"none","max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":50,"inactive_threshold":10000000000,"num_replicas":0,{META}}}"#
+            )
+        );
+        let c = create_on(
+            &l,
+            "$JS.API.CONSUMER.CREATE.L.dd",
+            r#"{"stream_name":"L","config":{"durable_name":"dd"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (c.max_ack_pending, c.inactive_threshold),
+            (50, 10_000_000_000)
+        );
+        let cases: &[(&str, u16, &str)] = &[
+            (
+                r#"{"stream_name":"L","config":{"ack_policy":"explicit","max_ack_pending":51}}"#,
+                10121,
+                "consumer max ack pending exceeds system limit of 50",
+            ),
+            (
+                r#"{"stream_name":"L","config":{"inactive_threshold":10000000001}}"#,
+                10153,
+                "consumer inactive threshold exceeds system limit of 10s",
+            ),
+            (
+                r#"{"stream_name":"L","config":{},"pedantic":true}"#,
+                10157,
+                "pedantic mode: max_ack_pending must be set if it's configured in stream limits",
+            ),
+            (
+                r#"{"stream_name":"L","config":{"max_ack_pending":5},"pedantic":true}"#,
+                10157,
+                "pedantic mode: inactive_threshold must be set if it's configured in stream limits",
+            ),
+        ];
+        for &(body, code, desc) in cases {
+            let e = create_on(&l, "$JS.API.CONSUMER.CREATE.L", body).unwrap_err();
+            assert_eq!((e.err_code, e.description.as_str()), (code, desc), "{body}");
+        }
+        assert!(create_on(
+            &l,
+            "$JS.API.CONSUMER.CREATE.L",
+            r#"{"stream_name":"L","config":{"ack_policy":"explicit","max_ack_pending":-1}}"#
+        )
+        .is_ok());
+    }
+
+    /// Codes and texts observed from nats-server 2.15.1, in its order of checks.
+    #[test]
+    fn create_errors_as_nats_server() {
+        let long = "n".repeat(256);
+        let long_durable = format!(r#"{{"stream_name":"S","config":{{"durable_name":"{long}"}}}}"#);
+        let long_subject = format!("$JS.API.CONSUMER.CREATE.S.{long}");
+        let desc = format!(
+            r#"{{"stream_name":"S","config":{{"description":"{}"}}}}"#,
+            "x".repeat(4097)
+        );
+        let meta_big = format!(
+            r#"{{"stream_name":"S","config":{{"metadata":{{"k":"{}"}}}}}}"#,
+            "x".repeat(128 * 1024 - 16)
+        );
+        let e = "$JS.API.CONSUMER.CREATE.S";
+        let cases: Vec<(&str, &str, u16, u16, &str)> = vec![
+            (e, r#"{"stream_name":"S","config":{"deliver_policy":"bogus"}}"#, 400, 10025, r#"invalid JSON: can not unmarshal "\"bogus\"""#),
+            (e, r#"{"stream_name":"S","config":{},"action":"bogus"}"#, 400, 10025, r#"invalid JSON: unknown consumer action: "bogus""#),
+            (e, r#"{"stream_name":"S","config":{},"action":null}"#, 400, 10025, "invalid JSON: unknown consumer action: null"),
+            (e, r#"{"stream_name":"S","config":{"priority_policy":"x"}}"#, 400, 10025, r#"invalid JSON: unknown priority policy: "x""#),
+            (e, r#"{"stream_name":"S","config":{"priority_policy":null}}"#, 400, 10025, "invalid JSON: unknown priority policy: null"),
+            (e, r#"{"stream_name":"S","config":{"bogus":1}}"#, 400, 10025, r#"invalid JSON: json: unknown field "bogus""#),
+            (e, r#"{"stream_name":"S","config":{"max_deliver":"x"}}"#, 400, 10025, "invalid JSON: json: cannot unmarshal string into Go struct field CreateConsumerRequest.config.max_deliver of type int"),
+            (e, r#"{"stream_name":"S","config":{"max_deliver":"x"},"bogus":1}"#, 400, 10025, "invalid JSON: json: cannot unmarshal string into Go struct field CreateConsumerRequest.config.max_deliver of type int"),
+            (e, r#"{"stream_name":"S","config":{"backoff":["x"]}}"#, 400, 10025, "invalid JSON: json: cannot unmarshal string into CreateConsumerRequest.config.backoff.0 of type time.Duration"),
+            (e, r#"{"stream_name":"S","config":{"backoff":"x"}}"#, 400, 10025, "invalid JSON: json: cannot unmarshal string into Go struct field CreateConsumerRequest.config.backoff of type []time.Duration"),
+            (e, r#"{"stream_name":"S","config":{"backoff":[1.5]}}"#, 400, 10025, "invalid JSON: json: cannot unmarshal number 1.5 into CreateConsumerRequest.config.backoff.0 of type time.Duration"),
+            (e, r#"{"stream_name":"S","config":{"filter_subjects":[1]}}"#, 400, 10025, "invalid JSON: json: cannot unmarshal number into CreateConsumerRequest.config.filter_subjects.0 of type string"),
+            (e, r#"{"stream_name":"S","config":{"metadata":{"a":1}}}"#, 400, 10025, "invalid JSON: json: cannot unmarshal number into Go struct field CreateConsumerRequest.config.metadata.a of type string"),
+            (e, r#"{"stream_name":"S","config":5}"#, 400, 10025, "invalid JSON: json: cannot unmarshal number into Go struct field CreateConsumerRequest.config of type server.ConsumerConfig"),
+            (e, r#"{"stream_name":"S","config":{"opt_start_time":"x"}}"#, 400, 10025, r#"invalid JSON: parsing time "x" as "2006-01-02T15:04:05Z07:00": cannot parse "x" as "2006""#),
+            (e, r#"{"stream_name":"S","config":{"opt_start_time":5}}"#, 400, 10025, "invalid JSON: json: cannot unmarshal number into Go struct field CreateConsumerRequest.config.opt_start_time of type time.Time"),
+            (e, r#"{"stream_name":"S","config":{"rate_limit_bps":-1}}"#, 400, 10025, "invalid JSON: json: cannot unmarshal number -1 into Go struct field CreateConsumerRequest.config.rate_limit_bps of type uint64"),
+            (e, r#"{"stream_name":"T","config":{}}"#, 400, 10056, "stream name in subject does not match request"),
+            (e, r#"{"config":{}}"#, 400, 10056, "stream name in subject does not match request"),
+            (e, r#"{"stream_name":"S","config":{"name":"a/b"}}"#, 400, 10127, "Consumer name can not contain path separators"),
+            (e, r#"{"stream_name":"S","config":{"name":"a.b"}}"#, 500, 10052, "consumer name can not contain '.', '*', '>', '\\', '/'"),
+            (e, r#"{"stream_name":"S","config":{"durable_name":"d"}}"#, 400, 10020, "consumer expected to be ephemeral but a durable name was set in request"),
+            ("$JS.API.CONSUMER.CREATE.S.a\\b", r#"{"stream_name":"S","config":{}}"#, 400, 10127, "Consumer name can not contain path separators"),
+            ("$JS.API.CONSUMER.CREATE.S.n", r#"{"stream_name":"S","config":{"durable_name":"d"}}"#, 400, 10017, "consumer name in subject does not match durable name in request"),
+            ("$JS.API.CONSUMER.CREATE.S.n.s.a", r#"{"stream_name":"S","config":{"filter_subjects":["s.a"]}}"#, 400, 10137, "consumer with multiple subject filters cannot use subject based API"),
+            ("$JS.API.CONSUMER.CREATE.S.n.s.a", r#"{"stream_name":"S","config":{"filter_subject":"s.b"}}"#, 400, 10131, "Consumer create request did not match filtered subject from create subject"),
+            ("$JS.API.CONSUMER.DURABLE.CREATE.S.d", r#"{"stream_name":"S","config":{}}"#, 400, 10018, "consumer expected to be durable but a durable name was not set"),
+            ("$JS.API.CONSUMER.DURABLE.CREATE.S.d", r#"{"stream_name":"S","config":{"durable_name":"x"}}"#, 400, 10017, "consumer name in subject does not match durable name in request"),
+            (e, r#"{"stream_name":"S","config":{"num_replicas":3}}"#, 500, 10074, "replicas > 1 not supported in non-clustered mode"),
+            (e, r#"{"stream_name":"S","config":{"num_replicas":-1}}"#, 400, 10133, "replicas count cannot be negative"),
+            (e, r#"{"stream_name":"S","config":{"max_deliver":-5},"pedantic":true}"#, 400, 10157, "pedantic mode: max_deliver must be set to -1"),
+            (e, r#"{"stream_name":"S","config":{"max_waiting":-5},"pedantic":true}"#, 400, 10157, "pedantic mode: max_waiting must not be negative"),
+            (e, r#"{"stream_name":"S","config":{"ack_policy":"explicit","max_ack_pending":-7},"pedantic":true}"#, 400, 10157, "pedantic mode: max_ack_pending must be set to -1"),
+            (e, r#"{"stream_name":"S","config":{"ack_policy":"explicit","ack_wait":5,"backoff":[7]},"pedantic":true}"#, 400, 10157, "pedantic mode: first backoff value has to equal batch AckWait"),
+            (e, r#"{"stream_name":"S","config":{"ack_policy":"explicit","backoff":[7,8],"max_deliver":1}}"#, 400, 10116, "max deliver is required to be > length of backoff values"),
+            (e, r#"{"stream_name":"S","config":{"ack_policy":"explicit","backoff":[-7,8]}}"#, 400, 10184, "consumer backoff needs to be positive"),
+            (e, r#"{"stream_name":"S","config":{"ack_policy":"explicit","ack_wait":-1}}"#, 400, 10183, "consumer ack wait needs to be positive"),
+            (e, r#"{"stream_name":"S","config":{"ack_policy":"none","ack_wait":-1}}"#, 400, 10183, "consumer ack wait needs to be positive"),
+            (e, r#"{"stream_name":"S","config":{"ack_policy":"none","max_ack_pending":7,"deliver_subject":"d.x"}}"#, 400, 10082, "consumer requires ack policy for max ack pending"),
+            (e, r#"{"stream_name":"S","config":{"deliver_subject":"d.*"}}"#, 400, 10079, "consumer deliver subject has wildcards"),
+            (e, r#"{"stream_name":"S","config":{"deliver_subject":"d..x"}}"#, 400, 10112, "invalid push consumer deliver subject"),
+            (e, r#"{"stream_name":"S","config":{"deliver_subject":"s.x"}}"#, 400, 10081, "consumer deliver subject forms a cycle"),
+            (e, r#"{"stream_name":"S","config":{"deliver_subject":"d.x","max_waiting":5}}"#, 400, 10080, "consumer in push mode can not set max waiting"),
+            (e, r#"{"stream_name":"S","config":{"deliver_subject":"d.x","idle_heartbeat":5}}"#, 400, 10083, "consumer idle heartbeat needs to be >= 100ms"),
+            (e, r#"{"stream_name":"S","config":{"rate_limit_bps":5}}"#, 400, 10086, "consumer in pull mode can not have rate limit set"),
+            (e, r#"{"stream_name":"S","config":{"idle_heartbeat":5}}"#, 400, 10088, "consumer idle heartbeat requires a push based consumer"),
+            (e, r#"{"stream_name":"S","config":{"flow_control":true}}"#, 400, 10089, "consumer flow control requires a push based consumer"),
+            (e, r#"{"stream_name":"S","config":{"max_expires":5}}"#, 400, 10115, "consumer max request expires needs to be >= 1ms"),
+            (e, r#"{"stream_name":"S","config":{"direct":true}}"#, 400, 10090, "consumer direct requires a push based consumer"),
+            (e, r#"{"stream_name":"S","config":{"direct":true,"deliver_subject":"d.x","durable_name":"x"}}"#, 400, 10020, "consumer expected to be ephemeral but a durable name was set in request"),
+            ("$JS.API.CONSUMER.CREATE.S.x", r#"{"stream_name":"S","config":{"direct":true,"deliver_subject":"d.x","durable_name":"x"}}"#, 400, 10091, "consumer direct requires an ephemeral consumer"),
+            (e, r#"{"stream_name":"S","config":{"filter_subject":"a","filter_subjects":["b"]}}"#, 400, 10136, "consumer cannot have both FilterSubject and FilterSubjects specified"),
+            (e, r#"{"stream_name":"S","config":{"filter_subject":"a..b"}}"#, 500, 10052, "invalid subject"),
+            (e, r#"{"stream_name":"S","config":{"filter_subjects":["a",""]}}"#, 400, 10139, "consumer filter in FilterSubjects cannot be empty"),
+            (e, r#"{"stream_name":"S","config":{"filter_subjects":["a..c","b"]}}"#, 500, 10052, "invalid subject"),
+            (e, r#"{"stream_name":"S","config":{"filter_subjects":["a.*","a.b"]}}"#, 400, 10138, "consumer subject filters cannot overlap"),
+            (e, r#"{"stream_name":"S","config":{"filter_subjects":["a.b","a.b"]}}"#, 400, 10138, "consumer subject filters cannot overlap"),
+            (e, r#"{"stream_name":"S","config":{"opt_start_seq":5}}"#, 400, 10094, "consumer delivery policy is deliver all, but optional start sequence is also set"),
+            (e, r#"{"stream_name":"S","config":{"opt_start_time":"2020-01-01T00:00:00Z"}}"#, 400, 10094, "consumer delivery policy is deliver all, but optional start time is also set"),
+            (e, r#"{"stream_name":"S","config":{"deliver_policy":"last","opt_start_seq":5}}"#, 400, 10094, "consumer delivery policy is deliver last, but optional start sequence is also set"),
+            (e, r#"{"stream_name":"S","config":{"deliver_policy":"last_per_subject"}}"#, 400, 10094, "consumer delivery policy is deliver last per subject, but optional filter subject is not set"),
+            (e, r#"{"stream_name":"S","config":{"deliver_policy":"last_per_subject","opt_start_time":"2020-01-01T00:00:00Z"}}"#, 400, 10094, "consumer delivery policy is deliver last per subject, but optional start time is also set"),
+            (e, r#"{"stream_name":"S","config":{"deliver_policy":"new","opt_start_time":"2020-01-01T00:00:00Z"}}"#, 400, 10094, "consumer delivery policy is deliver new, but optional start time is also set"),
+            (e, r#"{"stream_name":"S","config":{"deliver_policy":"by_start_sequence"}}"#, 400, 10094, "consumer delivery policy is deliver by start sequence, but optional start sequence is not set"),
+            (e, r#"{"stream_name":"S","config":{"deliver_policy":"by_start_sequence","opt_start_seq":1,"opt_start_time":"2020-01-01T00:00:00Z"}}"#, 400, 10094, "consumer delivery policy is deliver by start sequence, but optional start time is also set"),
+            (e, r#"{"stream_name":"S","config":{"deliver_policy":"by_start_time"}}"#, 400, 10094, "consumer delivery policy is deliver by start time, but optional start time is not set"),
+            (e, r#"{"stream_name":"S","config":{"deliver_policy":"by_start_time","opt_start_time":null}}"#, 400, 10094, "consumer delivery policy is deliver by start time, but optional start time is not set"),
+            (e, r#"{"stream_name":"S","config":{"deliver_policy":"by_start_time","opt_start_seq":1,"opt_start_time":"2020-01-01T00:00:00Z"}}"#, 400, 10094, "consumer delivery policy is deliver by start time, but optional start start sequence is also set"),
+            (e, r#"{"stream_name":"S","config":{"sample_freq":"x"}}"#, 400, 10095, r#"failed to parse consumer sampling configuration: strconv.Atoi: parsing "x": invalid syntax"#),
+            (e, r#"{"stream_name":"S","config":{"sample_freq":"-5%"}}"#, 400, 10095, "failed to parse consumer sampling configuration: <nil>"),
+            (e, r#"{"stream_name":"S","config":{"sample_freq":"99999999999999999999"}}"#, 400, 10095, r#"failed to parse consumer sampling configuration: strconv.Atoi: parsing "99999999999999999999": value out of range"#),
+            (e, r#"{"stream_name":"S","config":{"sample_freq":"%"}}"#, 400, 10095, r#"failed to parse consumer sampling configuration: strconv.Atoi: parsing "": invalid syntax"#),
+            (e, r#"{"stream_name":"S","config":{"deliver_subject":"d.x","flow_control":true}}"#, 400, 10108, "consumer with flow control also needs heartbeats"),
+            (e, r#"{"stream_name":"S","config":{"priority_policy":"overflow","deliver_subject":"d.x"}}"#, 400, 10178, "priority groups can not be used with push consumers"),
+            (e, r#"{"stream_name":"S","config":{"priority_policy":"overflow"}}"#, 400, 10159, "Setting PriorityPolicy requires at least one PriorityGroup to be set"),
+            (e, r#"{"stream_name":"S","config":{"priority_policy":"overflow","priority_groups":[""]}}"#, 400, 10161, "Group name cannot be an empty string"),
+            (e, r#"{"stream_name":"S","config":{"priority_policy":"overflow","priority_groups":["a b"]}}"#, 400, 10162, "Valid priority group name must match A-Z, a-z, 0-9, -_/=)+ and may not exceed 16 characters"),
+            (e, r#"{"stream_name":"S","config":{"priority_groups":["a"]}}"#, 400, 10196, "consumer can not have priority groups when policy is none"),
+            (e, r#"{"stream_name":"S","config":{"priority_timeout":5}}"#, 400, 10197, "PinnedTTL cannot be set when PriorityPolicy is none"),
+            (e, r#"{"stream_name":"S","config":{"ack_policy":"flow_control"}}"#, 400, 10218, "flow control ack policy requires a push based consumer"),
+            (e, r#"{"stream_name":"S","config":{"ack_policy":"flow_control","deliver_subject":"fc.x","max_ack_pending":10,"ack_wait":5}}"#, 400, 10221, "flow control ack policy requires unset ack wait"),
+            (e, r#"{"stream_name":"S","config":{"ack_policy":"flow_control","deliver_subject":"fc.x","max_ack_pending":10},"pedantic":true}"#, 400, 10219, "flow control ack policy requires flow control"),
+            // Accepted by nats-server; refused here (no stream sourcing).
+            (e, r#"{"stream_name":"S","config":{"ack_policy":"flow_control","deliver_subject":"fc.x"}}"#, 500, 10052, "flow control ack policy is not supported by this server"),
+            (e, r#"{"stream_name":"S","config":{"sourcing":true}}"#, 500, 10052, "sourcing consumers are not supported by this server"),
+            (e, &desc, 400, 10107, "consumer description is too long, maximum allowed is 4096"),
+            (e, &meta_big, 400, 10135, "consumer metadata exceeds maximum size of 128KB"),
+            (&long_subject, &long_durable, 400, 10102, "consumer name is too long, maximum allowed is 255"),
+        ];
+        for (subject, body, code, err_code, desc) in cases {
+            let e = create(subject, body).unwrap_err();
+            assert_eq!(
+                (e.code, e.err_code, e.description.as_str()),
+                (code, err_code, desc),
+                "{subject} {body}"
+            );
+        }
+        // Exactly at the metadata limit (the stored API level key counts).
+        let meta_ok = format!(
+            r#"{{"stream_name":"S","config":{{"metadata":{{"k":"{}"}}}}}}"#,
+            "x".repeat(128 * 1024 - 17)
+        );
+        assert!(create(e, &meta_ok).is_ok());
+        for ok in [
+            r#"{"stream_name":"S","config":{"max_batch":-5}}"#,
+            r#"{"stream_name":"S","config":{"max_waiting":-5}}"#,
+            r#"{"stream_name":"S","config":{"deliver_policy":"undefined"}}"#,
+            r#"{"stream_name":"S","config":{"sample_freq":"+5"}}"#,
+            r#"{"stream_name":"S","config":{"sample_freq":"50%"}}"#,
+            r#"{"stream_name":"S","config":{"ack_policy":"none","ack_wait":7}}"#,
+            r#"{"stream_name":"S","config":{"ack_policy":"none","max_ack_pending":7}}"#,
+            r#"{"stream_name":"S","config":{"filter_subjects":["x.y","s.a"]}}"#,
+            r#"{"stream_name":"S","config":{"priority_policy":"overflow","priority_groups":["a","b"]},"pedantic":true}"#,
+            r#"{"stream_name":"S","config":{"deliver_subject":"d.x","flow_control":true,"idle_heartbeat":1000000000}}"#,
+        ] {
+            create(e, ok).unwrap_or_else(|err| panic!("{ok}: {err}"));
+        }
+    }
+
+    #[test]
+    fn workqueue_rules() {
+        let w = stream(r#"{"name":"W","subjects":["w.>"],"retention":"workqueue"}"#);
+        let mk = |subject: &str, body: &str| create_on(&w, subject, body);
+        let e = "$JS.API.CONSUMER.CREATE.W";
+        let cases: &[(&str, u16, &str)] = &[
+            (
+                r#"{"stream_name":"W","config":{}}"#,
+                10084,
+                "consumer in pull mode requires explicit ack policy on workqueue stream",
+            ),
+            (
+                r#"{"stream_name":"W","config":{"deliver_subject":"dw"}}"#,
+                10098,
+                "workqueue stream requires explicit ack",
+            ),
+            (
+                r#"{"stream_name":"W","config":{"deliver_subject":"dw","ack_policy":"all"}}"#,
+                10098,
+                "workqueue stream requires explicit ack",
+            ),
+            (
+                r#"{"stream_name":"W","config":{"ack_policy":"explicit","deliver_policy":"new"}}"#,
+                10101,
+                "consumer must be deliver all on workqueue stream",
+            ),
+        ];
+        for &(body, code, desc) in cases {
+            let err = mk(e, body).unwrap_err();
+            assert_eq!(
+                (err.err_code, err.description.as_str()),
+                (code, desc),
+                "{body}"
+            );
+        }
+        // Direct consumers skip the work-queue rules.
+        let direct = mk(e, r#"{"stream_name":"W","config":{"ack_policy":"none","filter_subjects":["w.b"],"direct":true,"deliver_subject":"zz","deliver_policy":"new"}}"#).unwrap();
+
+        let w1 = mk(
+            "$JS.API.CONSUMER.CREATE.W.w1",
+            r#"{"stream_name":"W","config":{"ack_policy":"explicit","filter_subject":"w.a.>"}}"#,
+        )
+        .unwrap();
+        let unfiltered = mk(
+            e,
+            r#"{"stream_name":"W","config":{"ack_policy":"explicit"}}"#,
+        )
+        .unwrap();
+        assert_eq!(check_workqueue_overlap(&unfiltered, [].into_iter()), Ok(()));
+        assert_eq!(
+            check_workqueue_overlap(&unfiltered, [&w1].into_iter())
+                .unwrap_err()
+                .err_code,
+            10099
+        );
+        // Only a direct consumer present still counts (nats' numLimitableConsumers).
+        assert_eq!(
+            check_workqueue_overlap(&unfiltered, [&direct].into_iter())
+                .unwrap_err()
+                .err_code,
+            10099
+        );
+        let wild = mk(
+            e,
+            r#"{"stream_name":"W","config":{"ack_policy":"explicit","filter_subject":"w.*.b"}}"#,
+        )
+        .unwrap();
+        let err = check_workqueue_overlap(&wild, [&w1].into_iter()).unwrap_err();
+        assert_eq!(
+            (err.err_code, err.description.as_str()),
+            (10100, "filtered consumer not unique on workqueue stream")
+        );
+        let multi = mk(e, r#"{"stream_name":"W","config":{"ack_policy":"explicit","filter_subjects":["w.b","w.a.b.c"]}}"#).unwrap();
+        assert_eq!(
+            check_workqueue_overlap(&multi, [&w1].into_iter())
+                .unwrap_err()
+                .err_code,
+            10100
+        );
+        let w2 = mk(
+            "$JS.API.CONSUMER.CREATE.W.w2",
+            r#"{"stream_name":"W","config":{"ack_policy":"explicit","filter_subject":"w.b"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            check_workqueue_overlap(&w2, [&w1, &direct].into_iter()),
+            Ok(())
+        );
+        // Against an unfiltered one, nothing is unique.
+        assert_eq!(
+            check_workqueue_overlap(&w2, [&unfiltered].into_iter())
+                .unwrap_err()
+                .err_code,
+            10100
+        );
+    }
+
+    fn durable(body_cfg: &str) -> ConsumerConfig {
+        create(
+            "$JS.API.CONSUMER.CREATE.S.u",
+            &format!(r#"{{"stream_name":"S","config":{body_cfg}}}"#),
+        )
+        .unwrap()
+    }
+
+    /// Observed from nats-server 2.15.1 on an existing durable `u`.
+    #[test]
+    fn update_rules() {
+        let base = r#""durable_name":"u","ack_policy":"explicit","filter_subject":"s.a""#;
+        let old = durable(&format!("{{{base}}}"));
+        let cases: &[(&str, u16, &str)] = &[
+            (
+                r#","deliver_policy":"new""#,
+                10012,
+                "deliver policy can not be updated",
+            ),
+            (
+                r#","mem_storage":true"#,
+                10012,
+                "storage type can not be updated",
+            ),
+            (
+                r#","deliver_policy":"by_start_sequence","opt_start_seq":4"#,
+                10012,
+                "deliver policy can not be updated",
+            ),
+            (
+                r#","replay_policy":"original""#,
+                10012,
+                "replay policy can not be updated",
+            ),
+            (
+                r#","deliver_subject":"zz""#,
+                10012,
+                "can not update pull consumer to push based",
+            ),
+            (
+                r#","max_waiting":7"#,
+                10012,
+                "max waiting can not be updated",
+            ),
+        ];
+        for &(extra, code, desc) in cases {
+            let mut new = durable(&format!("{{{base}{extra}}}"));
+            adopt_existing(Action::CreateOrUpdate, &old, &mut new).unwrap();
+            let e = check_update(&old, &new).unwrap_err();
+            assert_eq!(
+                (e.code, e.err_code, e.description.as_str()),
+                (500, code, desc),
+                "{extra}"
+            );
+        }
+        let mut new = durable(r#"{"durable_name":"u","ack_policy":"all","filter_subject":"s.a"}"#);
+        adopt_existing(Action::CreateOrUpdate, &old, &mut new).unwrap();
+        assert_eq!(
+            check_update(&old, &new).unwrap_err().description,
+            "ack policy can not be updated"
+        );
+
+        // What may change; pause_until is kept from the running consumer.
+        let mut new = durable(
+            r#"{"durable_name":"u","ack_policy":"explicit","filter_subject":"s.b","name":"u","description":"new","ack_wait":5000000000,"max_deliver":5,"backoff":[5000000000,6000000000],"sample_freq":"10","max_ack_pending":20,"headers_only":true,"inactive_threshold":60000000000,"metadata":{"a":"b"},"max_batch":10,"max_expires":10000000000,"max_bytes":1000,"pause_until":"2031-01-01T00:00:00+02:00"}"#,
+        );
+        adopt_existing(Action::CreateOrUpdate, &old, &mut new).unwrap();
+        check_update(&old, &new).unwrap();
+        assert_eq!(
+            cfg_json(&new),
+            r#"{"durable_name":"u","name":"u","description":"new","deliver_policy":"all","ack_policy":"explicit","ack_wait":5000000000,"max_deliver":5,"backoff":[5000000000,6000000000],"filter_subject":"s.b","replay_policy":"instant","sample_freq":"10","max_waiting":512,"max_ack_pending":20,"headers_only":true,"max_batch":10,"max_expires":10000000000,"max_bytes":1000,"inactive_threshold":60000000000,"num_replicas":0,"metadata":{"_nats.level":"5","_nats.req.level":"0","_nats.ver":"2.15.1","a":"b"}}"#
+        );
+
+        // Push consumers.
+        let push = |extra: &str| {
+            create(
+                "$JS.API.CONSUMER.CREATE.S.p",
+                &format!(r#"{{"stream_name":"S","config":{{"durable_name":"p","ack_policy":"explicit"{extra}}}}}"#),
+            )
+            .unwrap()
+        };
+        let old = push(r#","deliver_subject":"p.x""#);
+        let cases: &[(&str, &str)] = &[
+            ("", "can not update push consumer to pull based"),
+            (
+                r#","deliver_subject":"p.y","idle_heartbeat":1000000000"#,
+                "heart beats can not be updated",
+            ),
+        ];
+        for &(extra, desc) in cases {
+            let new = push(extra);
+            assert_eq!(
+                check_update(&old, &new).unwrap_err().description,
+                desc,
+                "{extra}"
+            );
+        }
+        let new = push(r#","deliver_subject":"p.y","rate_limit_bps":100,"deliver_group":"gg""#);
+        check_update(&old, &new).unwrap();
+        assert_eq!(
+            check_update_with(&old, &new, true).unwrap_err().err_code,
+            10013
+        );
+    }
+
+    #[test]
+    fn existing_consumers() {
+        let e1 = |body: &str| {
+            create(
+                "$JS.API.CONSUMER.CREATE.S.e1",
+                &format!(r#"{{"stream_name":"S","config":{body},"action":"create"}}"#),
+            )
+            .unwrap()
+        };
+        let old = e1("{}");
+        // The request's 0 differs from the stamped 5s default: "already exists".
+        let mut again = e1("{}");
+        let err = adopt_existing(Action::Create, &old, &mut again).unwrap_err();
+        assert_eq!(
+            (err.err_code, err.description.as_str()),
+            (10148, "consumer already exists")
+        );
+        let mut same = e1(r#"{"inactive_threshold":5000000000}"#);
+        adopt_existing(Action::Create, &old, &mut same).unwrap();
+        let mut other = e1(r#"{"inactive_threshold":5000000000,"description":"x"}"#);
+        assert_eq!(
+            adopt_existing(Action::Create, &old, &mut other)
+                .unwrap_err()
+                .err_code,
+            10148
+        );
+
+        // An ephemeral updated with a durable name keeps the ephemeral default.
+        let mut now_durable = create(
+            "$JS.API.CONSUMER.CREATE.S.e1",
+            r#"{"stream_name":"S","config":{"durable_name":"e1"}}"#,
+        )
+        .unwrap();
+        adopt_existing(Action::CreateOrUpdate, &old, &mut now_durable).unwrap();
+        assert_eq!(now_durable.inactive_threshold, DEFAULT_INACTIVE_THRESHOLD);
+
+        // Pause is carried over, with its API level.
+        let mut paused = old.clone();
+        paused.pause_until = Some(1_900_000_000_000_000_000);
+        paused
+            .metadata
+            .insert(REQUIRED_LEVEL_KEY.into(), "1".into());
+        let mut new = e1(r#"{"inactive_threshold":5000000000}"#);
+        adopt_existing(Action::Create, &paused, &mut new).unwrap();
+        assert_eq!(new.pause_until, paused.pause_until);
+        assert_eq!(new.metadata[REQUIRED_LEVEL_KEY], "1");
+    }
+
+    #[test]
+    fn generated_names_and_call_checks() {
+        let c = create(
+            "$JS.API.CONSUMER.CREATE.S",
+            r#"{"stream_name":"S","config":{}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (c.name.as_str(), c.wire.name_generated),
+            ("GENERATED", true)
+        );
+        assert!(!cfg_json(&c).contains("GENERATED"));
+        let c = create(
+            "$JS.API.CONSUMER.CREATE.S",
+            r#"{"stream_name":"S","config":{"name":"mine"}}"#,
+        )
+        .unwrap();
+        assert_eq!((c.name.as_str(), c.wire.name_generated), ("mine", false));
+        // A missing stream loses against replicas > 1 (checked before the lookup).
+        let req = decode_create(br#"{"stream_name":"NOPE","config":{"num_replicas":3}}"#).unwrap();
+        assert_eq!(
+            check_call(&CreateCall::Create { stream: "NOPE" }, &req)
+                .unwrap_err()
+                .err_code,
+            10074
+        );
+        let req = decode_create(br#"{"stream_name":"NOPE","config":{"num_replicas":-1}}"#).unwrap();
+        assert_eq!(
+            check_call(&CreateCall::Create { stream: "NOPE" }, &req),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn decode_details() {
+        let r = decode_create(br#"{"stream_name":"S","config":{"durable_name":"d","backoff":[1,null,3]},"action":"update","pedantic":true}"#).unwrap();
+        assert_eq!(r.action, Action::Update);
+        assert!(r.pedantic);
+        assert_eq!(r.config.backoff, vec![1, 0, 3]);
+        let r = decode_create(b"").unwrap();
+        assert_eq!(r, CreateRequest::default());
+        let e = decode_create(br#"{"stream_name":"S","config":{"deliver_policy":"all","priority_policy":"nope","ack_policy":"bad"}}"#).unwrap_err();
+        assert_eq!(
+            e.description,
+            r#"invalid JSON: unknown priority policy: "nope""#
+        );
+        let e = decode_create(
+            br#"{"stream_name":"S","config":{"ack_policy":"bad","priority_policy":"nope"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.description,
+            r#"invalid JSON: can not unmarshal "\"bad\"""#
+        );
+        let e = decode_create(b"{").unwrap_err();
+        assert_eq!(
+            (e.err_code, e.description.as_str()),
+            (10025, "invalid JSON: unexpected EOF")
+        );
+    }
+
+    #[test]
+    fn stored_round_trip() {
+        for (subject, body) in [
+            (
+                "$JS.API.CONSUMER.CREATE.S",
+                r#"{"stream_name":"S","config":{"deliver_policy":"by_start_time","opt_start_time":"2020-01-01T01:00:00.25-03:30","pause_until":"2030-01-01T01:00:00+01:00"}}"#,
+            ),
+            (
+                "$JS.API.CONSUMER.CREATE.S.y",
+                r#"{"stream_name":"S","config":{"durable_name":"y","ack_policy":"all","max_deliver":3,"backoff":[1000000000],"filter_subjects":["s.a","s.b"],"metadata":{"k":"<v>"},"priority_policy":"prioritized","priority_groups":["g"]}}"#,
+            ),
+            (
+                "$JS.API.CONSUMER.CREATE.S",
+                r#"{"stream_name":"S","config":{"deliver_subject":"d.x","deliver_group":"q","idle_heartbeat":1000000000,"flow_control":true}}"#,
+            ),
+        ] {
+            let c = create(subject, body).unwrap();
+            let back = decode_stored(&encode_stored(&c)).unwrap();
+            let mut expect = c.clone();
+            // The stored form forgets these, as nats-server does across a restart.
+            expect.wire.name_generated = false;
+            expect.wire.inactive_threshold_defaulted = false;
+            assert_eq!(back, expect, "{body}");
+        }
+        let c = create(
+            "$JS.API.CONSUMER.CREATE.S",
+            r#"{"stream_name":"S","config":{}}"#,
+        )
+        .unwrap();
+        let stored = String::from_utf8(encode_stored(&c)).unwrap();
+        assert!(stored.contains(r#""name":"GENERATED""#), "{stored}");
+        assert!(!stored.contains("_nats.ver"), "{stored}");
+        assert!(decode_stored(b"{").is_err());
+        assert!(decode_stored(br#"{"ack_policy":"flow_control"}"#).is_err());
+    }
+
+    #[test]
+    fn list_form_has_no_dynamic_metadata() {
+        let c = create(
+            "$JS.API.CONSUMER.CREATE.S.d",
+            r#"{"stream_name":"S","config":{"durable_name":"d","ack_policy":"explicit"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(gojson::encode(&to_json_with(&c, None))).unwrap(),
+            r#"{"durable_name":"d","name":"d","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"num_replicas":0,"metadata":{"_nats.req.level":"0"}}"#
+        );
+    }
+
+    #[test]
+    fn go_durations() {
+        for (d, want) in [
+            (0, "0s"),
+            (10_000_000_000, "10s"),
+            (1_500_000_000, "1.5s"),
+            (90_000_000_000, "1m30s"),
+            (3_600_000_000_000, "1h0m0s"),
+            (500_000_000, "500ms"),
+            (1_500, "1.5µs"),
+            (7, "7ns"),
+            (-2_000_000_000, "-2s"),
+        ] {
+            assert_eq!(go_duration(d), want);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn create_never_panics(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..96)) {
+            if let Ok(req) = decode_create(&body) {
+                let _ = prepare(CreateCall::Create { stream: "S" }, &req, &s_stream(), "G", 0);
+            }
+        }
+    }
 }
