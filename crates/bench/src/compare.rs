@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::endpoint::Endpoint;
-use crate::report::{fmt_metric, Metric, Outcome};
+use crate::report::{fmt_metric, Metric, Outcome, Unit};
 use crate::workloads::{self, Opts, Spec};
 
 /// One server under test.
@@ -15,6 +15,8 @@ use crate::workloads::{self, Opts, Spec};
 pub struct Side {
     pub name: String,
     pub ep: Endpoint,
+    /// Its process id, for workloads that read the server's memory.
+    pub pid: Option<u32>,
 }
 
 /// A row of the comparison table.
@@ -23,6 +25,7 @@ pub struct Row {
     pub metric: String,
     pub higher_is_better: bool,
     pub payload_size: Option<usize>,
+    pub unit: Unit,
     pub baseline: Option<f64>,
     pub candidate: Option<f64>,
     /// candidate / baseline
@@ -54,7 +57,11 @@ pub fn run(specs: &[Spec], base: &Side, cand: &Side, opts: &Opts, rounds: usize)
             let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
             for side_ix in order {
                 let side = if side_ix == 0 { base } else { cand };
-                match workloads::run(spec, &side.ep, opts) {
+                let side_opts = Opts {
+                    server_pid: side.pid,
+                    ..opts.clone()
+                };
+                match workloads::run(spec, &side.ep, &side_opts) {
                     Ok(o) => {
                         eprintln!("[{:>11}] round {}: {}", side.name, round + 1, o.line());
                         got[side_ix].push(o);
@@ -108,6 +115,7 @@ fn best_rows(base: &[Outcome], cand: &[Outcome], spec: &Spec) -> Vec<Row> {
             metric: spec.name.clone(),
             higher_is_better: true,
             payload_size: None,
+            unit: Unit::Rate,
             baseline: None,
             candidate: None,
             ratio: None,
@@ -128,6 +136,7 @@ fn best_rows(base: &[Outcome], cand: &[Outcome], spec: &Spec) -> Vec<Row> {
                 metric: m.label,
                 higher_is_better: m.higher_is_better,
                 payload_size: m.payload_size,
+                unit: m.unit,
                 baseline: b,
                 candidate: c,
                 ratio,
@@ -161,6 +170,7 @@ impl Comparison {
                     value,
                     higher_is_better: r.higher_is_better,
                     payload_size: r.payload_size,
+                    unit: r.unit,
                 }),
                 None => "FAILED".to_owned(),
             };
@@ -214,6 +224,8 @@ mod tests {
                 max_us: p,
                 mean_us: p,
             }),
+            custom: Vec::new(),
+            detail: None,
         }
     }
 

@@ -56,6 +56,26 @@ enum Cmd {
     /// JetStream: publishes into a fresh file stream BENCH one message at a
     /// time; req/s and ack latency.
     JsPubSync(JsArgs),
+    /// JetStream consumer: one puller drains a pre-filled stream through a
+    /// durable pull consumer, --batch messages per request, acking each;
+    /// msgs/s until the server confirms every ack.
+    JsPull(JsPullArgs),
+    /// JetStream consumer: a durable push consumer with a deliver group of
+    /// --members drains a pre-filled stream, each member acking what it gets;
+    /// msgs/s, every message handled exactly once.
+    JsPushQueue(JsMembersArgs),
+    /// JetStream consumer: publish-to-delivery latency through a push
+    /// consumer at --rate msgs/s; p50/p90/p99 µs.
+    JsLatency(JsLatencyArgs),
+    /// JetStream consumer: a work-queue stream (acks delete) and a limits
+    /// stream drained by a durable queue group; both rates and wq/limits.
+    JsWqDrain(JsMembersArgs),
+    /// JetStream consumer: a consumer filtered on one of 100,000 subjects
+    /// (a tenth of the messages) against an unfiltered one; both rates.
+    JsFiltered(JsConsumerArgs),
+    /// JetStream consumer: the server's memory (VmRSS) after creating
+    /// --consumers durable consumers on one stream, and creates/s.
+    JsConsumersMem(JsMemArgs),
     /// Every workload once against one server; prints a markdown table.
     All(AllArgs),
     /// Every workload alternately on two servers, best of N; prints
@@ -92,6 +112,7 @@ impl Common {
             timeout: secs("--timeout", self.timeout)?,
             idle: secs("--idle", self.idle)?,
             batch: self.batch.max(1),
+            server_pid: None,
         })
     }
 }
@@ -140,12 +161,87 @@ struct JsArgs {
     common: Common,
 }
 
+/// What every JetStream consumer workload takes. These always use the
+/// built-in raw client: they speak pull requests, acks and status messages.
+#[derive(Args)]
+struct JsConsumerArgs {
+    /// Server URL (JetStream must be enabled).
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    url: String,
+    /// Messages in the stream (js-latency: messages published); default
+    /// depends on the workload.
+    #[arg(long)]
+    msgs: Option<u64>,
+    /// Payload size in bytes.
+    #[arg(long, default_value_t = workloads::JS_SIZE)]
+    size: usize,
+    /// Upper bound on one run, in seconds (set-up included).
+    #[arg(long, default_value_t = 60.0)]
+    timeout: f64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+impl JsConsumerArgs {
+    fn opts(&self, server_pid: Option<u32>) -> Result<Opts> {
+        Ok(Opts {
+            client: ClientKind::Raw,
+            timeout: secs("--timeout", self.timeout)?,
+            idle: Duration::from_secs(3),
+            batch: 64 * 1024,
+            server_pid,
+        })
+    }
+}
+
+#[derive(Args)]
+struct JsPullArgs {
+    /// Messages per pull request (MSG.NEXT `batch`).
+    #[arg(long, default_value_t = 100)]
+    batch: u64,
+    #[command(flatten)]
+    c: JsConsumerArgs,
+}
+
+#[derive(Args)]
+struct JsMembersArgs {
+    /// Members of the durable queue group.
+    #[arg(long, default_value_t = 3)]
+    members: usize,
+    #[command(flatten)]
+    c: JsConsumerArgs,
+}
+
+#[derive(Args)]
+struct JsLatencyArgs {
+    /// Publish rate, msgs/s.
+    #[arg(long, default_value_t = workloads::JS_LATENCY_RATE)]
+    rate: u64,
+    #[command(flatten)]
+    c: JsConsumerArgs,
+}
+
+#[derive(Args)]
+struct JsMemArgs {
+    /// Durable consumers to create.
+    #[arg(long, default_value_t = workloads::JS_CONSUMERS)]
+    consumers: u64,
+    /// The server's process id (its memory is read from /proc/<pid>/status);
+    /// default: the local process listening on the URL's port.
+    #[arg(long)]
+    pid: Option<u32>,
+    #[command(flatten)]
+    c: JsConsumerArgs,
+}
+
 #[derive(Args)]
 struct SuiteArgs {
     /// Multiplies every workload's message count (e.g. 0.1 for a quick run).
     #[arg(long, default_value_t = 1.0)]
     scale: f64,
-    /// Only these workloads (comma-separated names, e.g. pub-16b,reqrep-16b).
+    /// Only these workloads (comma-separated names, e.g. pub-16b,reqrep-16b,
+    /// or families: js-pull runs js-pull-batch100 and js-pull-batch1000).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -159,15 +255,16 @@ impl SuiteArgs {
         if self.only.is_empty() {
             return Ok(all);
         }
-        let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+        let picked = |s: &Spec, want: &str| s.name == want || s.kind.family() == want;
         for want in &self.only {
-            if !names.contains(&want.as_str()) {
+            if !all.iter().any(|s| picked(s, want)) {
+                let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
                 bail!("unknown workload {want:?}; known: {}", names.join(", "));
             }
         }
         Ok(all
             .into_iter()
-            .filter(|s| self.only.contains(&s.name))
+            .filter(|s| self.only.iter().any(|w| picked(s, w)))
             .collect())
     }
 }
@@ -177,6 +274,10 @@ struct AllArgs {
     /// Server URL.
     #[arg(long, default_value = "nats://127.0.0.1:4222")]
     url: String,
+    /// The server's process id, for js-consumers-mem (default: the local
+    /// process listening on the URL's port).
+    #[arg(long)]
+    pid: Option<u32>,
     #[command(flatten)]
     suite: SuiteArgs,
     #[command(flatten)]
@@ -197,6 +298,13 @@ struct CompareArgs {
     /// Column title for the candidate.
     #[arg(long, default_value = "sluice")]
     candidate_name: String,
+    /// The baseline server's process id, for js-consumers-mem (default: the
+    /// local process listening on its port).
+    #[arg(long)]
+    baseline_pid: Option<u32>,
+    /// The candidate server's process id, for js-consumers-mem.
+    #[arg(long)]
+    candidate_pid: Option<u32>,
     /// Runs per workload per server; the best of them is reported.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
@@ -267,6 +375,23 @@ fn real_main() -> Result<ExitCode> {
             }
             js(Kind::JsPubSync, a)
         }
+        Cmd::JsPull(a) => {
+            if a.batch == 0 {
+                bail!("--batch must be at least 1");
+            }
+            consumer(Kind::JsPull { batch: a.batch }, a.c, None)
+        }
+        Cmd::JsPushQueue(a) => consumer(Kind::JsPushQueue { members: a.members }, a.c, None),
+        Cmd::JsLatency(a) => consumer(Kind::JsLatency { rate: a.rate }, a.c, None),
+        Cmd::JsWqDrain(a) => consumer(Kind::JsWqDrain { members: a.members }, a.c, None),
+        Cmd::JsFiltered(a) => consumer(Kind::JsFiltered, a, None),
+        Cmd::JsConsumersMem(a) => consumer(
+            Kind::JsConsumersMem {
+                consumers: a.consumers,
+            },
+            a.c,
+            a.pid,
+        ),
         Cmd::All(a) => all(a),
         Cmd::Compare(a) => compare(a),
         Cmd::Probe(a) => probe(a),
@@ -295,9 +420,21 @@ fn js(kind: Kind, a: JsArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn consumer(kind: Kind, a: JsConsumerArgs, pid: Option<u32>) -> Result<ExitCode> {
+    let ep = Endpoint::parse(&a.url)?;
+    let opts = a.opts(pid)?;
+    let msgs = a.msgs.unwrap_or_else(|| default_msgs(kind, a.size));
+    let o = workloads::run(&named(kind, msgs, a.size), &ep, &opts)?;
+    print_outcomes(&[o], a.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn all(a: AllArgs) -> Result<ExitCode> {
     let ep = Endpoint::parse(&a.url)?;
-    let opts = a.common.opts()?;
+    let opts = Opts {
+        server_pid: a.pid,
+        ..a.common.opts()?
+    };
     let mut outcomes = Vec::new();
     let mut failed = false;
     for spec in a.suite.specs()? {
@@ -332,10 +469,12 @@ fn compare(a: CompareArgs) -> Result<ExitCode> {
     let base = Side {
         name: a.baseline_name.clone(),
         ep: Endpoint::parse(&a.baseline)?,
+        pid: a.baseline_pid,
     };
     let cand = Side {
         name: a.candidate_name.clone(),
         ep: Endpoint::parse(&a.candidate)?,
+        pid: a.candidate_pid,
     };
     let opts = a.common.opts()?;
     let specs = a.suite.specs()?;

@@ -30,8 +30,17 @@ pub struct Outcome {
     pub mb_per_sec: f64,
     /// Messages each subscriber (or queue member) received.
     pub split: Vec<u64>,
-    /// Round-trip latency of request/reply.
+    /// Round-trip latency of request/reply (publish-to-delivery latency,
+    /// for js-latency).
     pub latency: Option<LatencySummary>,
+    /// Workloads whose headline is not one message rate (JetStream consumer
+    /// workloads: two rates and their ratio, memory, latency percentiles) list
+    /// their numbers here; when non-empty, these are what `compare` shows.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub custom: Vec<Metric>,
+    /// Free-form facts worth printing (e.g. redeliveries seen).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl Outcome {
@@ -45,6 +54,18 @@ impl Outcome {
 
     /// One human-readable line.
     pub fn line(&self) -> String {
+        if !self.custom.is_empty() {
+            let parts: Vec<String> = self
+                .custom
+                .iter()
+                .map(|m| format!("{} {}", m.label, fmt_metric(m)))
+                .collect();
+            let mut s = format!("{:<14} {}", self.workload, parts.join(", "));
+            if let Some(d) = &self.detail {
+                s += &format!(" ({d})");
+            }
+            return s;
+        }
         let mut s = if self.latency.is_some() {
             format!(
                 "{:<14} {:>12} req/s  ({} requests in {:.3}s",
@@ -84,17 +105,31 @@ impl Outcome {
                 l.p50_us, l.p90_us, l.p99_us, l.max_us
             );
         }
+        if let Some(d) = &self.detail {
+            s += &format!(" ({d})");
+        }
         s
     }
 
     /// The numbers `compare` puts side by side.
     pub fn metrics(&self) -> Vec<Metric> {
+        if !self.custom.is_empty() {
+            return self
+                .custom
+                .iter()
+                .map(|m| Metric {
+                    label: format!("{} {}", self.workload, m.label),
+                    ..m.clone()
+                })
+                .collect();
+        }
         match &self.latency {
             None => vec![Metric {
                 label: format!("{} msgs/s", self.workload),
                 value: self.msgs_per_sec,
                 higher_is_better: true,
                 payload_size: Some(self.size),
+                unit: Unit::Rate,
             }],
             Some(l) => vec![
                 Metric {
@@ -102,24 +137,28 @@ impl Outcome {
                     value: self.msgs_per_sec,
                     higher_is_better: true,
                     payload_size: None,
+                    unit: Unit::Rate,
                 },
                 Metric {
                     label: format!("{} p50 µs", self.workload),
                     value: l.p50_us,
                     higher_is_better: false,
                     payload_size: None,
+                    unit: Unit::Micros,
                 },
                 Metric {
                     label: format!("{} p90 µs", self.workload),
                     value: l.p90_us,
                     higher_is_better: false,
                     payload_size: None,
+                    unit: Unit::Micros,
                 },
                 Metric {
                     label: format!("{} p99 µs", self.workload),
                     value: l.p99_us,
                     higher_is_better: false,
                     payload_size: None,
+                    unit: Unit::Micros,
                 },
             ],
         }
@@ -134,6 +173,36 @@ pub struct Metric {
     pub higher_is_better: bool,
     /// For message rates: the payload size, so MB/s can be shown too.
     pub payload_size: Option<usize>,
+    /// How the value is printed.
+    pub unit: Unit,
+}
+
+/// What a metric's number is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// Messages, requests or operations per second.
+    Rate,
+    /// Microseconds.
+    Micros,
+    /// A dimensionless ratio of two numbers of the same run.
+    Ratio,
+    /// Mebibytes (2^20 bytes).
+    MiB,
+}
+
+impl Metric {
+    /// A metric of a workload's `custom` list (its label is prefixed with the
+    /// workload name when compared).
+    pub fn custom(label: &str, value: f64, unit: Unit, higher_is_better: bool) -> Self {
+        Self {
+            label: label.to_owned(),
+            value,
+            higher_is_better,
+            payload_size: None,
+            unit,
+        }
+    }
 }
 
 /// `12.3M`, `456.7k`, `89`: a rate with three significant-ish digits.
@@ -149,16 +218,16 @@ pub fn fmt_rate(v: f64) -> String {
 
 /// Formats a metric value for a table cell.
 pub fn fmt_metric(m: &Metric) -> String {
-    if let Some(size) = m.payload_size {
-        format!(
+    match (m.unit, m.payload_size) {
+        (Unit::Rate, Some(size)) => format!(
             "{} ({:.1} MB/s)",
             fmt_rate(m.value),
             m.value * size as f64 / 1e6
-        )
-    } else if m.higher_is_better {
-        fmt_rate(m.value)
-    } else {
-        format!("{:.1}", m.value)
+        ),
+        (Unit::Rate, None) => fmt_rate(m.value),
+        (Unit::Micros, _) => format!("{:.1}", m.value),
+        (Unit::Ratio, _) => format!("{:.2}", m.value),
+        (Unit::MiB, _) => format!("{:.1} MiB", m.value),
     }
 }
 
@@ -176,6 +245,12 @@ pub fn single_table(outcomes: &[Outcome]) -> String {
                 "µs p50 {:.1} / p90 {:.1} / p99 {:.1}",
                 l.p50_us, l.p90_us, l.p99_us
             ));
+        }
+        for m in &o.custom {
+            detail.push(format!("{} {}", m.label, fmt_metric(m)));
+        }
+        if let Some(d) = &o.detail {
+            detail.push(d.clone());
         }
         s += &format!(
             "| {} | {} | {:.1} | {} |\n",

@@ -135,6 +135,8 @@ pub fn run(spec: &Spec, ep: &Endpoint, opts: &Opts, subs: usize, queue: bool) ->
         mb_per_sec: 0.0,
         split,
         latency: None,
+        custom: Vec::new(),
+        detail: None,
     }
     .with_rates(delivered))
 }

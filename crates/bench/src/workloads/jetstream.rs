@@ -109,6 +109,8 @@ pub fn run(spec: &Spec, ep: &Endpoint, opts: &Opts, window: Option<u64>) -> Resu
         mb_per_sec: 0.0,
         split: Vec::new(),
         latency,
+        custom: Vec::new(),
+        detail: None,
     }
     .with_rates(spec.msgs))
 }

@@ -2,6 +2,13 @@
 
 pub mod deliver;
 pub mod jetstream;
+pub mod js_consumers_mem;
+pub mod js_filtered;
+pub mod js_latency;
+pub mod js_pull;
+pub mod js_push_queue;
+pub mod js_wq_drain;
+pub mod jsconsumer;
 pub mod natsclient;
 pub mod publish;
 pub mod reqrep;
@@ -50,12 +57,64 @@ pub enum Kind {
     JsPubAsync { window: u64 },
     /// JetStream publishes one at a time, each waiting for its ack.
     JsPubSync,
+    /// One puller drains a pre-filled stream through a durable pull consumer
+    /// in requests of `batch`, acking each message.
+    JsPull { batch: u64 },
+    /// A durable push consumer with a deliver group of `members` drains a
+    /// pre-filled stream, each member acking what it gets.
+    JsPushQueue { members: usize },
+    /// Publish-to-delivery latency through a push consumer at `rate` msgs/s.
+    JsLatency { rate: u64 },
+    /// A work-queue stream and a limits stream drained by a durable queue
+    /// group of `members`; both rates and their ratio.
+    JsWqDrain { members: usize },
+    /// A consumer filtered on one of 100,000 subjects against an unfiltered one.
+    JsFiltered,
+    /// Server memory after creating `consumers` durable consumers.
+    JsConsumersMem { consumers: u64 },
 }
 
 impl Kind {
     /// Whether this workload needs JetStream.
     pub fn is_jetstream(self) -> bool {
-        matches!(self, Kind::JsPubAsync { .. } | Kind::JsPubSync)
+        !matches!(self, Kind::Pub | Kind::Deliver { .. } | Kind::ReqRep)
+    }
+
+    /// Whether this workload uses JetStream consumers (and so always runs on
+    /// the raw client).
+    pub fn is_consumer(self) -> bool {
+        matches!(
+            self,
+            Kind::JsPull { .. }
+                | Kind::JsPushQueue { .. }
+                | Kind::JsLatency { .. }
+                | Kind::JsWqDrain { .. }
+                | Kind::JsFiltered
+                | Kind::JsConsumersMem { .. }
+        )
+    }
+
+    /// The name of the workload whatever its sizes: `--only js-pull` picks
+    /// `js-pull-batch100` and `js-pull-batch1000`.
+    pub fn family(self) -> &'static str {
+        match self {
+            Kind::Pub => "pub",
+            Kind::Deliver {
+                subs: 1,
+                queue: false,
+            } => "pubsub",
+            Kind::Deliver { queue: false, .. } => "fanout",
+            Kind::Deliver { queue: true, .. } => "queue",
+            Kind::ReqRep => "reqrep",
+            Kind::JsPubAsync { .. } => "js-pub-async",
+            Kind::JsPubSync => "js-pub-sync",
+            Kind::JsPull { .. } => "js-pull",
+            Kind::JsPushQueue { .. } => "js-push-queue",
+            Kind::JsLatency { .. } => "js-latency",
+            Kind::JsWqDrain { .. } => "js-wq-drain",
+            Kind::JsFiltered => "js-filtered",
+            Kind::JsConsumersMem { .. } => "js-consumers-mem",
+        }
     }
 }
 
@@ -63,6 +122,16 @@ impl Kind {
 pub const JS_WINDOW: u64 = 1000;
 /// Payload size of the JetStream workloads in the suite.
 pub const JS_SIZE: usize = 128;
+/// Pull batch sizes of `js-pull` in the suite.
+pub const JS_PULL_BATCHES: [u64; 2] = [100, 1000];
+/// Queue group sizes of `js-push-queue` in the suite.
+pub const JS_PUSH_MEMBERS: [usize; 2] = [1, 3];
+/// Queue members of `js-wq-drain`.
+pub const JS_WQ_MEMBERS: usize = 3;
+/// Publish rate of `js-latency`, msgs/s.
+pub const JS_LATENCY_RATE: u64 = 5000;
+/// Consumers `js-consumers-mem` creates.
+pub const JS_CONSUMERS: u64 = 1000;
 
 /// One workload with its sizes.
 #[derive(Debug, Clone)]
@@ -86,6 +155,9 @@ pub struct Opts {
     pub idle: Duration,
     /// Bytes per write for the raw publisher.
     pub batch: usize,
+    /// The server's process id, for workloads that read its memory; found
+    /// by port when the server runs on this machine and this is `None`.
+    pub server_pid: Option<u32>,
 }
 
 /// Default message count for a workload of this shape and payload size:
@@ -99,6 +171,10 @@ pub fn default_msgs(kind: Kind, size: usize) -> u64 {
         Kind::ReqRep => return 20_000,
         Kind::JsPubAsync { .. } => return 200_000,
         Kind::JsPubSync => return 5_000,
+        Kind::JsPull { .. } | Kind::JsPushQueue { .. } => return 100_000,
+        Kind::JsWqDrain { .. } => return 50_000,
+        Kind::JsLatency { .. } | Kind::JsConsumersMem { .. } => return 10_000,
+        Kind::JsFiltered => return 200_000,
     };
     (byte_budget / size.max(1) as u64).clamp(1000, cap)
 }
@@ -133,10 +209,32 @@ pub fn suite(scale: f64) -> Vec<Spec> {
         (Kind::JsPubAsync { window: JS_WINDOW }, JS_SIZE),
         (Kind::JsPubSync, JS_SIZE),
     ];
+    let consumers = JS_PULL_BATCHES
+        .map(|batch| Kind::JsPull { batch })
+        .into_iter()
+        .chain(JS_PUSH_MEMBERS.map(|members| Kind::JsPushQueue { members }))
+        .chain([
+            Kind::JsLatency {
+                rate: JS_LATENCY_RATE,
+            },
+            Kind::JsWqDrain {
+                members: JS_WQ_MEMBERS,
+            },
+            Kind::JsFiltered,
+            Kind::JsConsumersMem {
+                consumers: JS_CONSUMERS,
+            },
+        ])
+        .map(|kind| (kind, JS_SIZE));
     shapes
         .into_iter()
+        .chain(consumers)
         .map(|(kind, size)| {
-            let msgs = ((default_msgs(kind, size) as f64 * scale).round() as u64).max(1);
+            let mut msgs = ((default_msgs(kind, size) as f64 * scale).round() as u64).max(1);
+            if kind == Kind::JsFiltered {
+                // Fewer would not reach all 100,000 subjects.
+                msgs = msgs.max(js_filtered::MIN_MSGS);
+            }
             named(kind, msgs, size)
         })
         .collect()
@@ -175,7 +273,16 @@ pub fn named(kind: Kind, msgs: u64, size: usize) -> Spec {
         Kind::Deliver { subs, queue } => return deliver_spec(subs, queue, msgs, size),
         Kind::JsPubAsync { .. } => return spec("js-pub-async", kind, msgs, size),
         Kind::JsPubSync => return spec("js-pub-sync", kind, msgs, size),
+        Kind::JsPull { batch } => format!("js-pull-batch{batch}"),
+        Kind::JsPushQueue { members } => format!("js-push-queue{members}"),
+        Kind::JsLatency { .. }
+        | Kind::JsWqDrain { .. }
+        | Kind::JsFiltered
+        | Kind::JsConsumersMem { .. } => kind.family().to_owned(),
     };
+    if kind.is_consumer() {
+        return spec(&base, kind, msgs, size);
+    }
     spec(&format!("{base}-{}", size_name(size)), kind, msgs, size)
 }
 
@@ -195,6 +302,19 @@ pub fn run(spec: &Spec, ep: &Endpoint, opts: &Opts) -> Result<Outcome> {
     if spec.msgs == 0 {
         bail!("{}: needs at least one message", spec.name);
     }
+    // The consumer workloads speak the protocol themselves (acks, pull
+    // requests, status messages), whatever --client says.
+    match spec.kind {
+        Kind::JsPull { batch } => return js_pull::run(spec, ep, opts, batch),
+        Kind::JsPushQueue { members } => return js_push_queue::run(spec, ep, opts, members),
+        Kind::JsLatency { rate } => return js_latency::run(spec, ep, opts, rate),
+        Kind::JsWqDrain { members } => return js_wq_drain::run(spec, ep, opts, members),
+        Kind::JsFiltered => return js_filtered::run(spec, ep, opts),
+        Kind::JsConsumersMem { consumers } => {
+            return js_consumers_mem::run(spec, ep, opts, consumers)
+        }
+        _ => {}
+    }
     match opts.client {
         ClientKind::Raw => match spec.kind {
             Kind::Pub => publish::run(spec, ep, opts),
@@ -202,6 +322,7 @@ pub fn run(spec: &Spec, ep: &Endpoint, opts: &Opts) -> Result<Outcome> {
             Kind::ReqRep => reqrep::run(spec, ep, opts),
             Kind::JsPubAsync { window } => jetstream::run(spec, ep, opts, Some(window)),
             Kind::JsPubSync => jetstream::run(spec, ep, opts, None),
+            _ => unreachable!("consumer workloads are dispatched above"),
         },
         ClientKind::AsyncNats => natsclient::run(spec, ep, opts),
     }
@@ -243,9 +364,19 @@ mod tests {
                 "queue3-16b",
                 "reqrep-16b",
                 "js-pub-async",
-                "js-pub-sync"
+                "js-pub-sync",
+                "js-pull-batch100",
+                "js-pull-batch1000",
+                "js-push-queue1",
+                "js-push-queue3",
+                "js-latency",
+                "js-wq-drain",
+                "js-filtered",
+                "js-consumers-mem",
             ]
         );
+        let filtered = suite(0.01).into_iter().find(|s| s.kind == Kind::JsFiltered);
+        assert_eq!(filtered.map(|s| s.msgs), Some(js_filtered::MIN_MSGS));
         assert!(suite(0.0).iter().all(|s| s.msgs >= 1));
         assert_ne!(unique_subject("a", "b"), unique_subject("a", "b"));
     }

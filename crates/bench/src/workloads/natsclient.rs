@@ -69,6 +69,8 @@ async fn run_async(spec: &Spec, ep: &Endpoint, opts: &Opts) -> Result<Outcome> {
         mb_per_sec: 0.0,
         split: Vec::new(),
         latency: None,
+        custom: Vec::new(),
+        detail: None,
     };
     let body = Bytes::from(payload(spec.size));
     match spec.kind {
@@ -89,6 +91,7 @@ async fn run_async(spec: &Spec, ep: &Endpoint, opts: &Opts) -> Result<Outcome> {
         Kind::ReqRep => reqrep(spec, ep, body, base).await,
         Kind::JsPubAsync { window } => js_pub(spec, ep, Some(window), body, base).await,
         Kind::JsPubSync => js_pub(spec, ep, None, body, base).await,
+        _ => bail!("{}: runs on the raw client only", spec.name),
     }
 }
 

@@ -68,6 +68,8 @@ pub fn run(spec: &Spec, ep: &Endpoint, opts: &Opts) -> Result<Outcome> {
         mb_per_sec: 0.0,
         split: Vec::new(),
         latency: None,
+        custom: Vec::new(),
+        detail: None,
     }
     .with_rates(spec.msgs))
 }
