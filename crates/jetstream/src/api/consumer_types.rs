@@ -724,6 +724,18 @@ mod tests {
             r#"{"type":"io.nats.jetstream.api.v1.consumer_delete_response","error":{"code":404,"err_code":10014,"description":"consumer not found"}}"#
         );
         assert_eq!(
+            s(ConsumerKind::Pause.error_body(errors::consumer_not_found())),
+            r#"{"type":"io.nats.jetstream.api.v1.consumer_pause_response","error":{"code":404,"err_code":10014,"description":"consumer not found"},"paused":false,"pause_until":"0001-01-01T00:00:00Z"}"#
+        );
+        assert_eq!(
+            s(ConsumerKind::Unpin.error_body(errors::consumer_not_found())),
+            r#"{"type":"io.nats.jetstream.api.v1.consumer_unpin_response","error":{"code":404,"err_code":10014,"description":"consumer not found"}}"#
+        );
+        assert_eq!(
+            s(ConsumerKind::LeaderStepdown.error_body(errors::cluster_required())),
+            r#"{"type":"io.nats.jetstream.api.v1.consumer_leader_stepdown_response","error":{"code":503,"err_code":10010,"description":"JetStream clustering support required"}}"#
+        );
+        assert_eq!(
             s(ConsumerKind::Create.error_body(errors::consumer_small_heartbeat())),
             r#"{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10083,"description":"consumer idle heartbeat needs to be \u003e= 100ms"}}"#
         );
