@@ -6,7 +6,14 @@
 #   e.g. scripts/bench.sh --scale 0.2 --rounds 1
 #        scripts/bench.sh --only pub-16b,reqrep-16b
 #        scripts/bench.sh --only js-pub-async,js-pub-sync
+#        scripts/bench.sh --only js-pull,js-push-queue,js-latency,js-wq-drain,js-filtered,js-consumers-mem
 #        scripts/bench.sh --client async-nats
+#
+# --only takes workload names (js-pull-batch100) or families (js-pull: both
+# batch sizes; js-push-queue: 1 and 3 members). The JetStream consumer
+# workloads always use the raw client. js-consumers-mem reads each server's
+# memory from /proc/<pid>/status; this script passes both PIDs
+# (--baseline-pid/--candidate-pid).
 #
 # Environment:
 #   NATS_SERVER   nats-server binary (default: .venv/bin/nats-server, installed
@@ -114,7 +121,9 @@ done
 status=0
 "$bench" compare \
     --baseline "nats://127.0.0.1:$nats_port" --baseline-name nats-server \
+    --baseline-pid "${pids[0]}" \
     --candidate "nats://127.0.0.1:$sluice_port" --candidate-name sluice \
+    --candidate-pid "${pids[1]}" \
     "$@" || status=$?
 
 # A server that died during the run is worth knowing about.

@@ -100,7 +100,7 @@ pub fn run(specs: &[Spec], base: &Side, cand: &Side, opts: &Opts, rounds: usize)
 /// The caveat under JetStream rows: the two servers' default fsync policies
 /// differ, so their acks do not promise the same durability.
 fn durability_note() -> String {
-    "JetStream rows (js-*): file stream BENCH. By default nats-server fsyncs periodically \
+    "JetStream rows (js-*): file streams. By default nats-server fsyncs periodically \
      (sync_interval 2 min) and acks before the data is on disk, while Sluice fsyncs before \
      every ack (group commit): these rows compare durable Sluice with non-durable nats-server."
         .to_owned()
