@@ -13,11 +13,14 @@ fn api_streams_and_direct_get_subjects() {
     assert_eq!(
         base,
         vec![
+            "$JS.ACK.>",
             "$JS.API.*",
             "$JS.API.ACCOUNT.>",
+            "$JS.API.CONSUMER.>",
             "$JS.API.META.>",
             "$JS.API.SERVER.>",
-            "$JS.API.STREAM.>"
+            "$JS.API.STREAM.>",
+            "$JS.FC.>"
         ]
     );
 
