@@ -132,6 +132,9 @@ async fn assert_quiet(msgs: &mut pull::Stream, quiet: Duration) {
     }
 }
 
+/// Stream sequence → (receiver, delivery count) of every delivery.
+type Seen = Arc<Mutex<BTreeMap<u64, Vec<(usize, i64)>>>>;
+
 async fn info(consumer: &PullConsumer) -> jetstream::consumer::Info {
     consumer.get_info().await.expect("consumer info")
 }
@@ -261,7 +264,7 @@ async fn pullers_share_one_durable(server: &mut JsServer) {
     let stream = create_stream(&js, "SHARE", &["share"]).await;
     let c = consumer(&stream, durable("WORK")).await;
     // Stream sequence → the pullers that received it, with the delivery count.
-    let seen: Arc<Mutex<BTreeMap<u64, Vec<(usize, i64)>>>> = Arc::default();
+    let seen: Seen = Arc::default();
     let mut pullers = Vec::new();
     for id in 0..3 {
         let (client, js) = server.connect().await;
