@@ -109,6 +109,26 @@ async fn fetch(consumer: &PullConsumer, n: usize) -> Vec<jetstream::Message> {
     collect(consumer.fetch().max_messages(n).messages().await.unwrap()).await
 }
 
+/// Fetches until `n` messages arrived (a message just acknowledged by the stream can
+/// reach the consumer a moment later), within the deadline.
+async fn fetch_n(consumer: &PullConsumer, n: usize) -> Vec<jetstream::Message> {
+    let end = Instant::now() + DEADLINE;
+    let mut got = Vec::new();
+    while got.len() < n {
+        assert!(Instant::now() < end, "only {} of {n} messages", got.len());
+        got.extend(fetch(consumer, n - got.len()).await);
+    }
+    got
+}
+
+/// Waits until the consumer counts `n` messages pending.
+async fn wait_pending(consumer: &PullConsumer, n: u64) {
+    poll(&format!("num_pending {n}"), || async {
+        info(consumer).await.num_pending == n
+    })
+    .await;
+}
+
 /// The next message of a long-lived `messages()` stream, within the deadline.
 async fn next(msgs: &mut pull::Stream) -> jetstream::Message {
     tokio::time::timeout(DEADLINE, msgs.next())
@@ -170,7 +190,7 @@ async fn fetch_batches_and_no_wait(server: &mut JsServer) {
     assert_eq!(i.ack_floor.stream_sequence, 4);
 
     publish(&js, "fetch.new", "y").await;
-    let more = fetch(&c, 5).await;
+    let more = fetch_n(&c, 1).await;
     assert_eq!(seqs(&more), [11]);
     assert_eq!(&more[0].payload[..], b"y");
     assert_eq!(more[0].subject.as_str(), "fetch.new");
@@ -572,13 +592,13 @@ async fn filter_subject_and_subjects(server: &mut JsServer) {
     publish(&js, "orders.paid.3", "orders.paid.3").await; // 6: neither
     publish(&js, "orders.shipped.2", "orders.shipped.2").await; // 7: many
     publish(&js, "orders.new.3", "orders.new.3").await; // 8: both
-    assert_eq!(info(&one).await.num_pending, 3);
-    assert_eq!(info(&many).await.num_pending, 5);
+    wait_pending(&one, 3).await;
+    wait_pending(&many, 5).await;
 
-    let got = fetch(&one, 100).await;
+    let got = fetch_n(&one, 3).await;
     assert_eq!(seqs(&got), [1, 3, 8]);
     assert!(got.iter().all(|m| m.subject.starts_with("orders.new.")));
-    let got = fetch(&many, 100).await;
+    let got = fetch_n(&many, 5).await;
     assert_eq!(seqs(&got), [1, 3, 4, 7, 8]);
     assert!(got.iter().all(|m| m.payload == m.subject.as_bytes()));
     assert_eq!(info(&one).await.num_pending, 0);
@@ -637,12 +657,8 @@ async fn deliver_policies(server: &mut JsServer) {
     ];
     for ((name, c), (expected_name, expected)) in consumers.iter().zip(expected) {
         assert_eq!(*name, expected_name);
-        assert_eq!(
-            info(c).await.num_pending,
-            expected.len() as u64,
-            "{name}: num_pending"
-        );
-        let got = fetch(c, 100).await;
+        wait_pending(c, expected.len() as u64).await;
+        let got = fetch_n(c, expected.len()).await;
         assert_eq!(seqs(&got), expected, "{name}");
         // Consumer sequences count deliveries from 1 whatever the start.
         let consumer_seqs: Vec<u64> = got
@@ -718,9 +734,10 @@ async fn consumer_info_numbers(server: &mut JsServer) {
 
     publish(&js, "nums", "x").await;
     publish(&js, "nums", "x").await;
+    wait_pending(&c, 8).await;
     check(info(&c).await, [8, 0, 0, 5, 4, 5, 4], "two more published");
 
-    let rest = fetch(&c, 100).await;
+    let rest = fetch_n(&c, 8).await;
     assert_eq!(seqs(&rest), (5..=12).collect::<Vec<_>>());
     for m in &rest {
         m.double_ack().await.unwrap();

@@ -65,6 +65,29 @@ async fn fetch(c: &PullConsumer, n: usize) -> Vec<jetstream::Message> {
     .expect("fetch ends within the deadline")
 }
 
+/// Fetches until `n` messages arrived (a message just acknowledged by the stream can
+/// reach the consumer a moment later), within the deadline.
+async fn fetch_n(c: &PullConsumer, n: usize) -> Vec<jetstream::Message> {
+    let end = tokio::time::Instant::now() + DEADLINE;
+    let mut got = Vec::new();
+    while got.len() < n {
+        assert!(
+            tokio::time::Instant::now() < end,
+            "only {} of {n} messages",
+            got.len()
+        );
+        got.extend(fetch(c, n - got.len()).await);
+    }
+    got
+}
+
+async fn wait_pending(c: &PullConsumer, n: u64) {
+    poll(&format!("num_pending {n}"), || async {
+        num_pending(c).await == n
+    })
+    .await;
+}
+
 fn seqs(msgs: &[jetstream::Message]) -> Vec<u64> {
     msgs.iter()
         .map(|m| m.info().unwrap().stream_sequence)
@@ -142,7 +165,7 @@ async fn work_queue_removes_acked_and_refuses_overlap(server: &mut JsServer) {
 
     // New work goes the same way.
     assert_eq!(publish(&js, "wq.z").await, 11);
-    let got = fetch(&a, 10).await;
+    let got = fetch_n(&a, 1).await;
     assert_eq!(seqs(&got), [11]);
     ack_all(&got).await;
     wait_state(&wq, (0, 12, 11)).await;
@@ -182,8 +205,8 @@ async fn work_queue_filtered_consumers_must_not_overlap(server: &mut JsServer) {
     publish(&js, "job.a").await;
     publish(&js, "job.b").await;
     publish(&js, "job.a").await;
-    let got_a = fetch(&a, 10).await;
-    let got_b = fetch(&b, 10).await;
+    let got_a = fetch_n(&a, 2).await;
+    let got_b = fetch_n(&b, 1).await;
     assert_eq!(seqs(&got_a), [1, 3]);
     assert_eq!(seqs(&got_b), [2]);
     ack_all(&got_b).await;
@@ -203,14 +226,14 @@ async fn interest_removes_once_every_consumer_acked(server: &mut JsServer) {
     }
     assert_eq!(state(&s).await, (5, 1, 5));
 
-    let got_a = fetch(&a, 10).await;
+    let got_a = fetch_n(&a, 5).await;
     assert_eq!(seqs(&got_a), [1, 2, 3, 4, 5]);
     ack_all(&got_a).await;
     // B has not acknowledged anything: everything stays.
     assert_eq!(state(&s).await, (5, 1, 5));
-    assert_eq!(num_pending(&b).await, 5);
+    wait_pending(&b, 5).await;
 
-    let got_b = fetch(&b, 10).await;
+    let got_b = fetch_n(&b, 5).await;
     assert_eq!(seqs(&got_b), [1, 2, 3, 4, 5]);
     ack_all(&got_b[..3]).await;
     wait_state(&s, (2, 4, 5)).await;
@@ -226,7 +249,7 @@ async fn limits_keeps_acknowledged_messages(server: &mut JsServer) {
     for _ in 0..5 {
         publish(&js, "lim").await;
     }
-    let got = fetch(&a, 10).await;
+    let got = fetch_n(&a, 5).await;
     ack_all(&got).await;
     poll("A to have acknowledged everything", || async {
         a.get_info().await.unwrap().ack_floor.stream_sequence == 5
@@ -279,8 +302,8 @@ async fn purge_and_delete_show_in_num_pending(server: &mut JsServer) {
     for i in 11..=13 {
         assert_eq!(publish(&js, "pd.odd").await, i);
     }
-    assert_eq!(num_pending(&c).await, 3);
-    let got = fetch(&c, 10).await;
+    wait_pending(&c, 3).await;
+    let got = fetch_n(&c, 3).await;
     assert_eq!(seqs(&got), [11, 12, 13]);
     ack_all(&got).await;
     let i = c.get_info().await.unwrap();
