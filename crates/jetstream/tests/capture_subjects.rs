@@ -41,7 +41,7 @@ fn api_streams_and_direct_get_subjects() {
     assert!(h.engine.has_responder("$JS.API.DIRECT.GET.KV_b.$KV.b.k"));
     assert!(h.engine.has_responder("$JS.API.STREAM.INFO.KV_b"));
     assert!(!h.engine.has_responder("$JS.API.DIRECT.GET.nope"));
-    assert!(!h.engine.has_responder("$JS.API.CONSUMER.INFO.KV_b.c"));
+    assert!(h.engine.has_responder("$JS.API.CONSUMER.INFO.KV_b.c"));
 
     // Turning direct get off withdraws its subjects.
     h.api(

@@ -19,6 +19,9 @@ use crate::meta::ConsumerFile;
 use crate::stream::config::{Retention, StorageType};
 use crate::time::format_rfc3339_nanos;
 
+/// Longest file name the consumer's directory may have.
+const MAX_FILE_NAME: usize = 255;
+
 impl Route<'_> {
     pub fn is_consumer(&self) -> bool {
         matches!(
@@ -105,22 +108,24 @@ impl Engine {
         if req.stream_name != stream_name {
             return Err(errors::stream_mismatch());
         }
+        validate::check_call(&call, &req)?;
         let generated = self.ephemeral_name(now);
         let Some(stream) = self.streams.get(stream_name) else {
             return Err(errors::stream_not_found());
         };
-        let cfg = validate::prepare(call, &req, &stream.config, &generated, now)?;
+        let mut cfg = validate::prepare(call, &req, &stream.config, &generated, now)?;
         let name = cfg.name.clone();
+        if stream.config.storage == StorageType::File && name.len() > MAX_FILE_NAME {
+            // Its directory could not be made (nats-server fails the same way).
+            return Err(errors::consumer_create("error creating store for consumer"));
+        }
         let persistent = stream.config.storage == StorageType::File && cfg.is_durable();
         if let Some(existing) = stream.consumers.get(&name) {
+            validate::adopt_existing(req.action, &existing.config, &mut cfg)?;
             if existing.config == cfg {
                 let info = self.consumer_info(stream_name, &name, now);
                 return Ok(create_response(info));
             }
-            if req.action == Action::Create {
-                return Err(errors::consumer_already_exists());
-            }
-            validate::check_update(&existing.config, &cfg)?;
             if stream.config.retention == Retention::WorkQueue {
                 validate::check_workqueue_overlap(
                     &cfg,
@@ -131,6 +136,7 @@ impl Engine {
                         .map(|c| &c.config),
                 )?;
             }
+            validate::check_update_with(&existing.config, &cfg, existing.is_push_bound())?;
             if persistent {
                 self.write_consumer_config(stream_name, &cfg, existing.created)?;
             }
@@ -179,7 +185,7 @@ impl Engine {
         let bytes = persist::encode_config(created, &validate::encode_stored(cfg));
         self.meta
             .write_consumer(stream, &cfg.name, ConsumerFile::Config, &bytes)
-            .map_err(|e| errors::consumer_store_failed(e))
+            .map_err(errors::consumer_store_failed)
     }
 
     /// A fresh ephemeral name: 8 characters as nats-server's, from the time and a
@@ -310,6 +316,7 @@ impl Engine {
             .ok_or_else(errors::stream_not_found)?;
         let names: Vec<String> = s.consumers.keys().cloned().collect();
         let total = names.len();
+        let offset = offset.min(total);
         let page: Vec<String> = names.into_iter().skip(offset).take(NAMES_LIMIT).collect();
         Ok(gojson::encode(&ConsumerNamesResponse {
             kind: ConsumerKind::Names.type_name(),
@@ -329,11 +336,23 @@ impl Engine {
             .ok_or_else(errors::stream_not_found)?;
         let names: Vec<String> = s.consumers.keys().cloned().collect();
         let total = names.len();
+        let offset = offset.min(total);
         let infos: Vec<ConsumerInfoJson> = names
             .iter()
             .skip(offset)
             .take(LIST_LIMIT)
             .filter_map(|n| self.consumer_info(stream, n, now))
+            .map(|mut info| {
+                // LIST shows the stored metadata only, without the response-only keys.
+                if let Some(c) = self
+                    .streams
+                    .get(stream)
+                    .and_then(|s| s.consumers.get(&info.name))
+                {
+                    info.config = validate::to_json_with(&c.config, None);
+                }
+                info
+            })
             .collect();
         Ok(gojson::encode(&ConsumerListResponse {
             kind: ConsumerKind::List.type_name(),
@@ -367,11 +386,12 @@ impl Engine {
             .get_mut(stream)
             .and_then(|s| s.consumers.get_mut(consumer))
         {
-            None => out.push(Outbound::to(
-                reply,
-                Some(b"NATS/1.0 503\r\n\r\n".to_vec()),
-                Vec::new(),
-            )),
+            None => {
+                let block = format!(
+                    "NATS/1.0 503\r\nNats-Subject: $JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}\r\n\r\n"
+                );
+                out.push(Outbound::to(reply, Some(block.into_bytes()), Vec::new()))
+            }
             Some(c) if c.config.is_push() => out.push(Outbound::to(
                 reply,
                 Some(pull::status(409, "Consumer is push based")),

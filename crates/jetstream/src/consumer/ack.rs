@@ -67,6 +67,8 @@ pub enum AckKind {
     Next { request: Vec<u8> },
     /// `+TERM`, with an optional reason.
     Term { reason: String },
+    /// Anything else: ignored (the message stays pending), but a reply is still sent.
+    Unknown,
 }
 
 #[derive(Deserialize)]
@@ -75,9 +77,12 @@ struct NakDelay {
     delay: i64,
 }
 
-/// Parses an ack body as nats-server does: the known prefixes, anything else is
-/// treated as an ack.
+/// Parses an ack body as nats-server does: empty, `+ACK` or `+OK` ack; the known
+/// prefixes; anything else does nothing.
 pub fn parse_body(body: &[u8]) -> AckKind {
+    if body.is_empty() || body == b"+ACK" || body == b"+OK" {
+        return AckKind::Ack;
+    }
     let rest_of = |prefix: &[u8]| -> Option<&[u8]> { body.strip_prefix(prefix) };
     if let Some(rest) = rest_of(b"-NAK") {
         let json = trim(rest);
@@ -90,7 +95,7 @@ pub fn parse_body(body: &[u8]) -> AckKind {
         };
         return AckKind::Nak { delay };
     }
-    if rest_of(b"+WPI").is_some() {
+    if body == b"+WPI" {
         return AckKind::Progress;
     }
     if let Some(rest) = rest_of(b"+NXT") {
@@ -102,7 +107,7 @@ pub fn parse_body(body: &[u8]) -> AckKind {
         let reason = String::from_utf8_lossy(trim(rest)).into_owned();
         return AckKind::Term { reason };
     }
-    AckKind::Ack
+    AckKind::Unknown
 }
 
 fn trim(b: &[u8]) -> &[u8] {
@@ -154,6 +159,8 @@ mod tests {
             }
         );
         assert_eq!(parse_body(b"+WPI"), AckKind::Progress);
+        assert_eq!(parse_body(b"+OK"), AckKind::Ack);
+        assert_eq!(parse_body(b"+BOGUS"), AckKind::Unknown);
         assert_eq!(
             parse_body(b"+TERM too bad"),
             AckKind::Term {

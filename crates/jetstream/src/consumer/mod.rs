@@ -298,6 +298,14 @@ impl Consumer {
             }
             // Redeliveries first, then new messages while the in-flight cap allows.
             let (msg, redelivery) = if let Some(seq) = self.state.pop_redelivery() {
+                if self.rules.max_deliver > 0
+                    && self.state.deliveries_of(seq) >= self.rules.max_deliver as u64
+                {
+                    // Naked after its last allowed delivery: no more deliveries.
+                    self.state.forget(seq);
+                    self.mark_dirty(now);
+                    continue;
+                }
                 match store.load(seq).ok().flatten() {
                     Some(m) => (m, true),
                     None => {
@@ -389,8 +397,10 @@ impl Consumer {
             sent += 1;
             self.last_delivered_at = Some(now);
             self.last_msg_ts = Some(msg.timestamp);
-            if self.config.rate_limit_bps > 0 {
-                let ns = (size * 8).saturating_mul(1_000_000_000) / self.config.rate_limit_bps;
+            if let Some(ns) = (size * 8)
+                .saturating_mul(1_000_000_000)
+                .checked_div(self.config.rate_limit_bps)
+            {
                 self.not_before = now.saturating_add(ns as i64);
             }
             if self.config.is_push() {
@@ -457,8 +467,8 @@ impl Consumer {
         if self.waiting.is_empty() {
             return;
         }
-        let more = self.state.has_redeliveries()
-            || (self.state.room_for_new(&self.rules) && self.num_pending > 0);
+        // Only the end of the stream ends them, not the in-flight cap.
+        let more = self.state.has_redeliveries() || self.num_pending > 0;
         if more {
             return;
         }

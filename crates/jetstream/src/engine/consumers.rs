@@ -45,6 +45,7 @@ impl Engine {
             AckKind::Progress => {
                 c.state.progress(seq, now, &c.rules);
             }
+            AckKind::Unknown => {}
             AckKind::Term { reason } => {
                 let deliveries = c.state.deliveries_of(seq);
                 if c.state.forget(seq) {
@@ -191,11 +192,9 @@ impl Engine {
             }
             let store: &dyn MessageStore = stream.store.as_ref();
             for c in stream.consumers.values_mut() {
-                if c.kick || c.pending_stale {
-                    if c.deliver(store, now, out, DELIVERY_BUDGET) {
-                        c.kick = true;
-                        more = true;
-                    }
+                if (c.kick || c.pending_stale) && c.deliver(store, now, out, DELIVERY_BUDGET) {
+                    c.kick = true;
+                    more = true;
                 }
             }
         }
@@ -209,7 +208,7 @@ impl Engine {
         for stream in self.streams.values_mut() {
             let name = stream.config.name.clone();
             for c in stream.consumers.values_mut() {
-                if !c.next_deadline().is_some_and(|d| d <= now) {
+                if c.next_deadline().is_none_or(|d| d > now) {
                     continue;
                 }
                 let outcome = c.tick(now, &mut out);

@@ -244,9 +244,7 @@ impl EngineThread {
         let subjects = self.engine.push_subjects();
         let mut fresh = HashMap::with_capacity(subjects.len());
         for subject in subjects {
-            let interest = self
-                .router
-                .has_client_interest(&mut self.publish, &subject);
+            let interest = self.router.has_client_interest(&mut self.publish, &subject);
             // Idempotent per consumer; new consumers on a known subject learn it too.
             self.engine.set_push_interest(&subject, interest, now);
             fresh.insert(subject, interest);
