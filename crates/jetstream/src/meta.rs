@@ -298,7 +298,12 @@ impl MetaStore for FileMetaStore {
     ) -> Result<(), MetaError> {
         let dir = consumer_dir(&self.store_dir, stream, consumer);
         if file == ConsumerFile::Config || !self.vfs.exists(&dir).map_err(io_err(&dir))? {
-            self.create_dir_durable(&dir)?;
+            // The stream's directory is durable already (its metadata was written
+            // there): only `obs/` and `obs/<consumer>/` need their entries synced.
+            self.vfs.create_dir_all(&dir).map_err(io_err(&dir))?;
+            for parent in dir.ancestors().skip(1).take(2) {
+                self.vfs.sync_dir(parent).map_err(io_err(parent))?;
+            }
         }
         self.replace_file(&dir, file.name(), bytes)
     }

@@ -229,3 +229,41 @@ fn durable_consumer_resumes_after_power_cut() {
     let info = h.api("$JS.API.CONSUMER.INFO.S.d", "", T0 + 32 * SEC);
     assert_eq!(info["ack_floor"]["stream_seq"], 2);
 }
+
+#[test]
+fn work_queue_removals_are_synced_with_the_consumer_state_not_per_ack() {
+    let mut h = Harness::new();
+    h.api(
+        "$JS.API.STREAM.CREATE.W",
+        r#"{"name":"W","subjects":["w"],"retention":"workqueue"}"#,
+        T0,
+    );
+    h.api(
+        "$JS.API.CONSUMER.DURABLE.CREATE.W.d",
+        r#"{"stream_name":"W","config":{"durable_name":"d","deliver_subject":"dw","ack_policy":"explicit"}}"#,
+        T0,
+    );
+    h.engine.set_push_interest("dw", true, T0);
+    let mut got = Vec::new();
+    for i in 0..3 {
+        got.extend(deliveries(&publish_quiet(&mut h, "w", "x", T0 + i), "dw"));
+    }
+    assert_eq!(got.len(), 3);
+    let synced = h.syncs("W");
+    // Plain acks: the removals wait for the consumer state flush.
+    h.engine.handle_ack(&got[0].1, None, b"+ACK", T0 + 10);
+    h.engine.handle_ack(&got[1].1, None, b"+ACK", T0 + 10);
+    h.engine.commit();
+    assert_eq!(h.syncs("W"), synced, "no fsync per batch of acks");
+    h.engine.tick(T0 + 10 + sluice_jetstream::consumer::persist::STATE_FLUSH_INTERVAL);
+    h.engine.commit();
+    assert_eq!(h.syncs("W"), synced + 1, "removals synced before the state");
+    // A confirmed ack: its removal is synced before the reply goes.
+    h.engine
+        .handle_ack(&got[2].1, Some("_INBOX.sync"), b"+ACK", T0 + SEC);
+    let out = h.engine.commit();
+    assert!(out.iter().any(|o| o.subject == "_INBOX.sync"));
+    assert_eq!(h.syncs("W"), synced + 2);
+    let info = h.api("$JS.API.STREAM.INFO.W", "", T0 + 2 * SEC);
+    assert_eq!(info["state"]["messages"], 0);
+}

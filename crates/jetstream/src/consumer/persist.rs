@@ -8,7 +8,9 @@
 //!
 //! When state is written (see `Engine::flush_consumers`): every `STATE_FLUSH_INTERVAL`
 //! for consumers whose state changed, at once when a client asked for an ack reply
-//! (double ack), and on shutdown. After a crash, acks of at most the last interval can
+//! (double ack), and on shutdown. Removals of acknowledged messages from work-queue
+//! and interest streams are fsynced just before (not at every commit), so a recorded
+//! ack never points at a message still stored. After a crash, acks of at most the last interval can
 //! be lost: those messages are delivered again (at-least-once). Nothing unacknowledged
 //! is lost, because an ack floor is never written ahead of an unacknowledged message.
 

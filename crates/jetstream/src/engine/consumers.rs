@@ -115,7 +115,7 @@ impl Engine {
             }
         }
         if removed {
-            self.mark_unsynced(stream_name);
+            self.mark_lazily_unsynced(stream_name);
         }
     }
 
@@ -283,6 +283,18 @@ impl Engine {
             }
         }
         for (stream, consumer, bytes, waiters) in writes {
+            // Acks that removed messages are recorded only once the removals are.
+            if !self.sync_removals(&stream) {
+                if let Some(c) = self
+                    .streams
+                    .get_mut(&stream)
+                    .and_then(|s| s.consumers.get_mut(&consumer))
+                {
+                    c.mark_dirty(now);
+                    c.sync_waiters.extend(waiters);
+                }
+                continue;
+            }
             match self
                 .meta
                 .write_consumer(&stream, &consumer, ConsumerFile::State, &bytes)

@@ -133,6 +133,12 @@ pub struct Engine {
     queue: Vec<Queued>,
     /// Streams with writes not yet fsynced.
     unsynced: BTreeSet<String>,
+    /// Streams whose only unsynced writes are removals of consumed messages (work
+    /// queue and interest retention). They are fsynced before the consumer state that
+    /// records those acks is written (within `STATE_FLUSH_INTERVAL`), not at every
+    /// commit: losing them in a crash loses only acks, which the consumer contract
+    /// already bounds.
+    lazy_unsynced: BTreeSet<String>,
     subjects_changed: bool,
     pub(crate) api_total: u64,
     pub(crate) api_errors: u64,
@@ -170,6 +176,7 @@ impl Engine {
             quarantined: BTreeSet::new(),
             queue: Vec::new(),
             unsynced: BTreeSet::new(),
+            lazy_unsynced: BTreeSet::new(),
             subjects_changed: true,
             api_total: 0,
             api_errors: 0,
@@ -486,8 +493,25 @@ impl Engine {
         self.unsynced.insert(stream.to_string());
     }
 
+    /// Notes removals of consumed messages (see `lazy_unsynced`).
+    pub(crate) fn mark_lazily_unsynced(&mut self, stream: &str) {
+        if !self.unsynced.contains(stream) {
+            self.lazy_unsynced.insert(stream.to_string());
+        }
+    }
+
+    /// Fsyncs a stream's pending removals, if any, before consumer state that depends
+    /// on them is written. False if that fsync failed.
+    pub(crate) fn sync_removals(&mut self, stream: &str) -> bool {
+        if self.lazy_unsynced.remove(stream) {
+            return self.sync_stream(stream).is_none();
+        }
+        true
+    }
+
     pub(crate) fn forget_stream(&mut self, stream: &str) {
         self.unsynced.remove(stream);
+        self.lazy_unsynced.remove(stream);
     }
 
     /// Group commit: fsyncs every store written since the last commit (once each),
@@ -497,6 +521,7 @@ impl Engine {
         let mut failed: BTreeMap<String, String> = BTreeMap::new();
         if self.config.sync_always {
             for name in std::mem::take(&mut self.unsynced) {
+                self.lazy_unsynced.remove(&name);
                 if let Some(err) = self.sync_stream(&name) {
                     failed.insert(name, err);
                 }
@@ -570,6 +595,8 @@ impl Engine {
         let now = self.last_now;
         self.flush_consumers(now, true);
         let mut failed = Vec::new();
+        let lazy = std::mem::take(&mut self.lazy_unsynced);
+        self.unsynced.extend(lazy);
         for name in std::mem::take(&mut self.unsynced) {
             if self.sync_stream(&name).is_some() {
                 failed.push(name);
