@@ -255,7 +255,8 @@ fn work_queue_removals_are_synced_with_the_consumer_state_not_per_ack() {
     h.engine.handle_ack(&got[1].1, None, b"+ACK", T0 + 10);
     h.engine.commit();
     assert_eq!(h.syncs("W"), synced, "no fsync per batch of acks");
-    h.engine.tick(T0 + 10 + sluice_jetstream::consumer::persist::STATE_FLUSH_INTERVAL);
+    h.engine
+        .tick(T0 + 10 + sluice_jetstream::consumer::persist::STATE_FLUSH_INTERVAL);
     h.engine.commit();
     assert_eq!(h.syncs("W"), synced + 1, "removals synced before the state");
     // A confirmed ack: its removal is synced before the reply goes.

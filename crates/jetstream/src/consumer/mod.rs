@@ -251,21 +251,16 @@ impl Consumer {
                     .filter_map(|f| store.load_next(from, Some(f)).ok().flatten())
                     .min_by_key(|m| m.seq)
             }?;
-            if let Some(lps) = &mut self.last_per_subject {
-                let top = lps.iter().next_back().copied();
-                match top {
-                    Some(top) if found.seq <= top => {
-                        if !lps.remove(&found.seq) {
-                            // Not the last of its subject: skip it without delivering.
-                            self.state.skip_to(found.seq + 1);
-                            self.num_pending = self.num_pending.saturating_sub(1);
-                            continue;
-                        }
+            if let Some(lps) = &self.last_per_subject {
+                match lps.iter().next_back() {
+                    Some(&top) if found.seq <= top && !lps.contains(&found.seq) => {
+                        // Not the last of its subject: skip it without delivering.
+                        self.state.skip_to(found.seq + 1);
+                        self.num_pending = self.num_pending.saturating_sub(1);
+                        continue;
                     }
+                    Some(&top) if found.seq <= top => {}
                     _ => self.last_per_subject = None,
-                }
-                if self.last_per_subject.as_ref().is_some_and(|s| s.is_empty()) {
-                    self.last_per_subject = None;
                 }
             }
             return Some(found);
@@ -347,10 +342,9 @@ impl Consumer {
                     let reply = w.reply.clone();
                     self.waiting.queue.pop_front();
                     out.push(status_msg(&reply, status));
+                    // A new message was not recorded: `next_new` finds it again.
                     if redelivery {
                         self.state.unpop_redelivery(msg.seq);
-                    } else {
-                        // Not recorded: `next_new` did not move the position.
                     }
                     continue;
                 }
@@ -366,6 +360,12 @@ impl Consumer {
                 }
             } else {
                 self.num_pending = self.num_pending.saturating_sub(1);
+                if let Some(lps) = &mut self.last_per_subject {
+                    lps.remove(&msg.seq);
+                    if lps.is_empty() {
+                        self.last_per_subject = None;
+                    }
+                }
                 self.state.record_new(msg.seq, now, ANY_MEMBER, &self.rules)
             };
             self.mark_dirty(now);
@@ -410,7 +410,7 @@ impl Consumer {
             }
         }
         if !self.config.is_push() {
-            self.end_no_wait_requests(store, out);
+            self.end_no_wait_requests(out);
         }
         if self.config.is_push() && self.config.idle_heartbeat > 0 && sent > 0 {
             self.next_heartbeat = Some(now.saturating_add(self.config.idle_heartbeat));
@@ -463,7 +463,7 @@ impl Consumer {
 
     /// `no_wait` requests end when nothing more is there: 404 if they expire never or
     /// got something, otherwise they wait for their expiry (as nats-server).
-    fn end_no_wait_requests(&mut self, store: &dyn MessageStore, out: &mut Vec<Outbound>) {
+    fn end_no_wait_requests(&mut self, out: &mut Vec<Outbound>) {
         if self.waiting.is_empty() {
             return;
         }
@@ -472,7 +472,6 @@ impl Consumer {
         if more {
             return;
         }
-        let _ = store;
         self.waiting.queue.retain(|w| {
             let end = w.no_wait && (w.expires_at.is_none() || w.delivered > 0);
             if end {
@@ -543,7 +542,7 @@ impl Consumer {
         }
         // Push idle heartbeats.
         if self.config.is_push() && self.config.idle_heartbeat > 0 {
-            if let Some(t) = self.next_heartbeat.filter(|t| *t <= now) {
+            if self.next_heartbeat.is_some_and(|t| t <= now) {
                 if self.interest {
                     out.push(Outbound {
                         subject: self.config.deliver_subject.clone(),
@@ -553,7 +552,6 @@ impl Consumer {
                         deliver_to: None,
                     });
                 }
-                let _ = t;
                 self.next_heartbeat = Some(now.saturating_add(self.config.idle_heartbeat));
             }
         }
