@@ -541,19 +541,20 @@ impl Consumer {
             self.last_active = now;
         }
         // Push idle heartbeats.
-        if self.config.is_push() && self.config.idle_heartbeat > 0 {
-            if self.next_heartbeat.is_some_and(|t| t <= now) {
-                if self.interest {
-                    out.push(Outbound {
-                        subject: self.config.deliver_subject.clone(),
-                        reply: None,
-                        headers: Some(self.heartbeat_headers()),
-                        payload: Vec::new(),
-                        deliver_to: None,
-                    });
-                }
-                self.next_heartbeat = Some(now.saturating_add(self.config.idle_heartbeat));
+        if self.config.is_push()
+            && self.config.idle_heartbeat > 0
+            && self.next_heartbeat.is_some_and(|t| t <= now)
+        {
+            if self.interest {
+                out.push(Outbound {
+                    subject: self.config.deliver_subject.clone(),
+                    reply: None,
+                    headers: Some(self.heartbeat_headers()),
+                    payload: Vec::new(),
+                    deliver_to: None,
+                });
             }
+            self.next_heartbeat = Some(now.saturating_add(self.config.idle_heartbeat));
         }
         if self.config.is_push() && self.interest {
             self.last_active = now;
