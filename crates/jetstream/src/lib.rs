@@ -26,6 +26,6 @@ pub mod stream;
 pub mod time;
 
 pub use api::{API_LEVEL, NATS_VERSION};
-pub use engine::{Engine, EngineConfig, EngineError, Outbound, StoreFactory};
+pub use engine::{Engine, EngineConfig, EngineError, InterestOracle, Outbound, StoreFactory};
 pub use meta::{FileMetaStore, MemMetaStore, MetaError, MetaStore};
 pub use stream::config::StorageType;

@@ -170,6 +170,12 @@ impl Engine {
         };
         let mut consumer = Consumer::new(stream_name, cfg, now, stream.store.as_ref(), now);
         consumer.mark_dirty(now);
+        if consumer.config.is_push() {
+            if let Some(oracle) = self.interest.as_mut() {
+                let bound = oracle.has_interest(&consumer.config.deliver_subject);
+                consumer.set_interest(bound, now);
+            }
+        }
         stream.consumers.insert(name.clone(), consumer);
         self.consumers_changed = true;
         let info = self.consumer_info(stream_name, &name, now);

@@ -85,6 +85,14 @@ impl Outbound {
     }
 }
 
+/// Answers whether a client subscribes to a subject (push consumers' deliver
+/// subjects), so a consumer created while its subscriber is there starts bound. The
+/// server asks its router; without one, interest arrives only via
+/// [`Engine::set_push_interest`].
+pub trait InterestOracle: Send {
+    fn has_interest(&mut self, subject: &str) -> bool;
+}
+
 /// How the engine makes stores. The server passes a real one; tests pass memory or
 /// simulated stores.
 pub trait StoreFactory: Send {
@@ -151,6 +159,7 @@ pub struct Engine {
     pub(crate) name_counter: u64,
     /// A consumer was created, updated or deleted since `take_consumers_changed`.
     pub(crate) consumers_changed: bool,
+    pub(crate) interest: Option<Box<dyn InterestOracle>>,
 }
 
 /// The state that tells whether a store changed.
@@ -186,6 +195,7 @@ impl Engine {
             last_now: now,
             name_counter: 0,
             consumers_changed: true,
+            interest: None,
         };
         let records = engine.meta.list()?;
         let mut log = Vec::new();
@@ -277,6 +287,11 @@ impl Engine {
             .filter(|(i, s)| !covered(*i, s))
             .map(|(_, s)| s.clone())
             .collect()
+    }
+
+    /// Installs the interest oracle (see [`InterestOracle`]).
+    pub fn set_interest_oracle(&mut self, oracle: Box<dyn InterestOracle>) {
+        self.interest = Some(oracle);
     }
 
     /// True once after any consumer was created, updated or deleted.

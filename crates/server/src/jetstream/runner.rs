@@ -65,6 +65,11 @@ impl JetStream {
         let sink = Arc::new(EngineSink { tx });
         // Subscribe before returning, so the API answers from the moment clients can
         // connect.
+        let mut engine = engine;
+        engine.set_interest_oracle(Box::new(RouterInterest {
+            router: router.clone(),
+            ctx: PublishContext::new(INTERNAL_CID, true),
+        }));
         let mut engine_thread = EngineThread::new(engine, router, sink.clone());
         engine_thread.sync_subscriptions();
         let thread = std::thread::Builder::new()
@@ -93,6 +98,18 @@ impl JetStream {
 impl Drop for JetStream {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// The engine's view of client interest, straight from the router.
+struct RouterInterest {
+    router: Arc<Router>,
+    ctx: PublishContext,
+}
+
+impl sluice_jetstream::InterestOracle for RouterInterest {
+    fn has_interest(&mut self, subject: &str) -> bool {
+        self.router.has_client_interest(&mut self.ctx, subject)
     }
 }
 
