@@ -297,7 +297,7 @@ impl Consumer {
                     && self.state.deliveries_of(seq) >= self.rules.max_deliver as u64
                 {
                     // Naked after its last allowed delivery: no more deliveries.
-                    self.state.forget(seq);
+                    self.state.exhaust(seq);
                     self.mark_dirty(now);
                     continue;
                 }

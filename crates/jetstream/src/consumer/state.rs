@@ -305,6 +305,23 @@ impl DeliveryState {
         true
     }
 
+    /// A message that used up `max_deliver`: no longer pending or redelivered, but, as
+    /// in nats-server, it neither moves the ack floor nor leaves the redelivered count
+    /// (the floor catches up when the next ack empties the pending set).
+    pub fn exhaust(&mut self, sseq: u64) -> bool {
+        let Some(p) = self.pending.remove(&sseq) else {
+            return false;
+        };
+        if let Some(d) = p.deadline {
+            self.timers.remove(&(d, sseq));
+        }
+        if let Some(n) = self.in_flight.get_mut(&p.member) {
+            *n = n.saturating_sub(1);
+        }
+        self.redeliver.remove(&sseq);
+        true
+    }
+
     /// Negative ack: redeliver now, or after `delay` (ns) when positive.
     pub fn nak(&mut self, sseq: u64, delay: i64, now: i64) -> bool {
         let Some(p) = self.pending.get_mut(&sseq) else {
@@ -367,7 +384,7 @@ impl DeliveryState {
                 p.deadline = None;
             }
             if rules.max_deliver > 0 && count >= rules.max_deliver as u64 {
-                self.forget(sseq);
+                self.exhaust(sseq);
                 out.exhausted.push((sseq, count));
             } else {
                 self.redeliver.insert(sseq);
@@ -485,13 +502,9 @@ mod tests {
         let e = s.expire(20, &r);
         assert_eq!(e.exhausted, vec![(1, 2)]);
         assert_eq!(s.num_ack_pending(), 0);
-        assert_eq!(
-            s.ack_floor,
-            SeqPair {
-                consumer: 2,
-                stream: 1
-            }
-        );
+        assert_eq!(s.num_redelivered(), 1, "kept, as nats-server");
+        assert_eq!(s.ack_floor, SeqPair::default(), "floor not moved by it");
+        assert!(s.pop_redelivery().is_none());
     }
 
     #[test]
