@@ -7,6 +7,7 @@
 //! atomic load per message.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -124,7 +125,7 @@ pub struct PublishContext {
     /// The publishing connection, for echo suppression.
     pub publisher_cid: u64,
     pub echo: bool,
-    cache: HashMap<Box<str>, (u64, Matches)>,
+    cache: HashMap<Box<str>, (u64, Matches), BuildHasherDefault<Fnv1a>>,
     to_signal: Vec<Arc<ClientShared>>,
     /// Clients past half their `max_pending` during this batch.
     pub stalled: Vec<Arc<ClientShared>>,
@@ -132,6 +133,36 @@ pub struct PublishContext {
     rng: u64,
     pub out_msgs: u64,
     pub out_bytes: u64,
+}
+
+/// Subjects used once by construction (JetStream ack replies carry the message's
+/// sequences): caching their matches would only evict useful entries.
+fn is_one_off(subject: &str) -> bool {
+    subject.starts_with("$JS.ACK.")
+}
+
+/// FNV-1a: the cache keys are short subjects hashed on every publish, where SipHash's
+/// DoS resistance buys nothing (a publisher only fills its own small cache).
+#[derive(Default)]
+pub struct Fnv1a(u64);
+
+impl std::hash::Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
 }
 
 /// Publisher-side cache entries; small, as a publisher's hot subjects are few.
@@ -142,7 +173,7 @@ impl PublishContext {
         PublishContext {
             publisher_cid,
             echo,
-            cache: HashMap::new(),
+            cache: HashMap::default(),
             to_signal: Vec::new(),
             stalled: Vec::new(),
             finished: Vec::new(),
@@ -220,6 +251,9 @@ impl Router {
             let mut index = self.index.lock();
             (index.generation(), index.match_subject(subject))
         };
+        if is_one_off(subject) {
+            return matches;
+        }
         if ctx.cache.len() >= PUBLISHER_CACHE_CAP {
             ctx.cache.clear();
         }

@@ -165,6 +165,17 @@ impl ConsumerConfig {
         !self.deliver_subject.is_empty()
     }
 
+    /// Every filter, borrowed (see [`ConsumerConfig::filters`]).
+    pub fn filter_iter(&self) -> impl Iterator<Item = &str> {
+        let single = (!self.filter_subject.is_empty()).then_some(self.filter_subject.as_str());
+        let many = self
+            .filter_subjects
+            .iter()
+            .map(String::as_str)
+            .filter(move |_| single.is_none());
+        single.into_iter().chain(many)
+    }
+
     /// Every filter (from `filter_subject` or `filter_subjects`); empty = all.
     pub fn filters(&self) -> Vec<String> {
         if !self.filter_subject.is_empty() {

@@ -242,12 +242,11 @@ impl Consumer {
     fn next_new(&mut self, store: &dyn MessageStore) -> Option<StoredMessage> {
         loop {
             let from = self.state.delivered.stream + 1;
-            let filters = self.config.filters();
-            let found = if filters.is_empty() {
+            let found = if self.config.filter_iter().next().is_none() {
                 store.load_next(from, None).ok().flatten()
             } else {
-                filters
-                    .iter()
+                self.config
+                    .filter_iter()
                     .filter_map(|f| store.load_next(from, Some(f)).ok().flatten())
                     .min_by_key(|m| m.seq)
             }?;

@@ -422,14 +422,13 @@ impl DeliveryState {
                 let stream = sseq.saturating_sub(1);
                 if stream >= self.ack_floor.stream {
                     self.ack_floor.stream = stream;
-                    let lowest_cseq = self
-                        .pending
-                        .values()
-                        .map(|p| p.consumer_seq)
-                        .min()
-                        .unwrap_or(p.consumer_seq);
-                    self.ack_floor.consumer =
-                        self.ack_floor.consumer.max(lowest_cseq.saturating_sub(1));
+                    // Pending entries keep their first delivery's consumer sequence, and
+                    // first deliveries go in stream order: the lowest stream sequence
+                    // pending has the lowest consumer sequence too.
+                    self.ack_floor.consumer = self
+                        .ack_floor
+                        .consumer
+                        .max(p.consumer_seq.saturating_sub(1));
                 }
             }
         }
