@@ -268,3 +268,76 @@ fn work_queue_removals_are_synced_with_the_consumer_state_not_per_ack() {
     let info = h.api("$JS.API.STREAM.INFO.W", "", T0 + 2 * SEC);
     assert_eq!(info["state"]["messages"], 0);
 }
+
+#[test]
+fn max_deliveries_and_terminated_advisories() {
+    let mut h = Harness::new();
+    push_setup(
+        &mut h,
+        r#"{"stream_name":"S","config":{"durable_name":"d","deliver_subject":"deliver.d","ack_policy":"explicit","ack_wait":1000000000,"max_deliver":1}}"#,
+    );
+    let got = deliveries(&publish_quiet(&mut h, "s.a", "1", T0 + 1), "deliver.d");
+    let term = deliveries(&publish_quiet(&mut h, "s.b", "2", T0 + 2), "deliver.d");
+    h.engine
+        .handle_ack(&term[0].1, None, b"+TERM not for me", T0 + 3);
+    let out = h.engine.commit();
+    let adv = out
+        .iter()
+        .find(|o| o.subject == "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.S.d")
+        .expect("terminated advisory");
+    let v: serde_json::Value = serde_json::from_slice(&adv.payload).unwrap();
+    assert_eq!(v["type"], "io.nats.jetstream.advisory.v1.terminated");
+    assert_eq!(
+        (v["stream_seq"].as_u64(), v["reason"].as_str()),
+        (Some(2), Some("not for me"))
+    );
+    assert_eq!(got.len(), 1);
+    h.engine.tick(T0 + 2 * SEC);
+    let out = h.engine.commit();
+    let adv = out
+        .iter()
+        .find(|o| o.subject == "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.S.d")
+        .expect("max deliveries advisory");
+    let v: serde_json::Value = serde_json::from_slice(&adv.payload).unwrap();
+    assert_eq!(v["type"], "io.nats.jetstream.advisory.v1.max_deliver");
+    assert_eq!(
+        (v["stream_seq"].as_u64(), v["deliveries"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(deliveries(&out, "deliver.d").is_empty(), "not redelivered");
+}
+
+#[test]
+fn replay_original_keeps_the_gaps_between_messages() {
+    let mut h = Harness::new();
+    h.api(
+        "$JS.API.STREAM.CREATE.S",
+        r#"{"name":"S","subjects":["s.>"]}"#,
+        T0,
+    );
+    publish_quiet(&mut h, "s.a", "1", T0);
+    publish_quiet(&mut h, "s.a", "2", T0 + SEC / 2);
+    h.api(
+        "$JS.API.CONSUMER.DURABLE.CREATE.S.r",
+        r#"{"stream_name":"S","config":{"durable_name":"r","deliver_subject":"dr","ack_policy":"none","replay_policy":"original"}}"#,
+        T0 + SEC,
+    );
+    h.engine.set_push_interest("dr", true, T0 + SEC);
+    h.engine.tick(T0 + SEC);
+    assert_eq!(
+        deliveries(&h.engine.commit(), "dr").len(),
+        1,
+        "first at once"
+    );
+    h.engine.tick(T0 + SEC + SEC / 4);
+    assert!(
+        deliveries(&h.engine.commit(), "dr").is_empty(),
+        "not before the gap"
+    );
+    h.engine.tick(T0 + SEC + SEC / 2);
+    assert_eq!(
+        deliveries(&h.engine.commit(), "dr").len(),
+        1,
+        "after the gap"
+    );
+}
