@@ -907,10 +907,13 @@ pub fn adopt_existing(
             return Err(errors::consumer_already_exists());
         }
     }
-    if new.wire.inactive_threshold_defaulted && old.is_durable() {
-        // The running consumer was durable: nats-server does not stamp the default.
+    // On an update nats-server stamps the ephemeral default only when the running
+    // consumer is not durable and has an inactivity threshold (whatever the update
+    // says of `durable_name`); observed against nats-server 2.15.1.
+    let stamps = !old.is_durable() && old.inactive_threshold > 0;
+    if new.wire.inactive_threshold_defaulted && !stamps {
         new.inactive_threshold = 0;
-    } else if !old.is_durable() && new.inactive_threshold <= 0 {
+    } else if stamps && new.inactive_threshold <= 0 {
         new.inactive_threshold = DEFAULT_INACTIVE_THRESHOLD;
         new.wire.inactive_threshold_defaulted = true;
     }
