@@ -124,22 +124,34 @@ pub fn encode(config: &StreamConfig, created: i64) -> Vec<u8> {
         created_ns: created,
         config: config.to_json(None),
     };
-    let body = serde_json::to_vec(&record).unwrap_or_default();
-    let mut out = format!("{MAGIC} crc32={:08x} len={}\n", crc32(&body), body.len()).into_bytes();
-    out.extend_from_slice(&body);
-    out
+    frame(MAGIC, &serde_json::to_vec(&record).unwrap_or_default())
 }
 
 /// Decodes a record: the stored configuration (to be checked again) and creation
 /// time.
 pub fn decode(bytes: &[u8]) -> Result<(StreamConfigJson, i64), String> {
+    let body = unframe(MAGIC, bytes)?;
+    let record: MetaRecord = serde_json::from_slice(body).map_err(|e| format!("bad JSON: {e}"))?;
+    Ok((record.config, record.created_ns))
+}
+
+/// Frames a record body: `<magic> crc32=<hex> len=<n>\n<body>`.
+pub fn frame(magic: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!("{magic} crc32={:08x} len={}\n", crc32(body), body.len()).into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+/// The body of a framed record, if its header names `magic` and its length and
+/// checksum match.
+pub fn unframe<'a>(magic: &str, bytes: &'a [u8]) -> Result<&'a [u8], String> {
     let nl = bytes
         .iter()
         .position(|&b| b == b'\n')
         .ok_or("no header line")?;
     let header = std::str::from_utf8(&bytes[..nl]).map_err(|_| "header is not text")?;
     let rest = header
-        .strip_prefix(MAGIC)
+        .strip_prefix(magic)
         .ok_or_else(|| format!("unknown format {header:?}"))?;
     let mut crc = None;
     let mut len = None;
@@ -158,8 +170,7 @@ pub fn decode(bytes: &[u8]) -> Result<(StreamConfigJson, i64), String> {
     if crc32(body) != crc {
         return Err("checksum mismatch".into());
     }
-    let record: MetaRecord = serde_json::from_slice(body).map_err(|e| format!("bad JSON: {e}"))?;
-    Ok((record.config, record.created_ns))
+    Ok(body)
 }
 
 const CRC_TABLE: [u32; 256] = {

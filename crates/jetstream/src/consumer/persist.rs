@@ -14,7 +14,7 @@
 //! be lost: those messages are delivered again (at-least-once). Nothing unacknowledged
 //! is lost, because an ack floor is never written ahead of an unacknowledged message.
 
-use crate::meta::crc32;
+use crate::meta::{frame, unframe};
 
 use super::state::{DeliveryState, SeqPair};
 
@@ -23,41 +23,6 @@ pub const STATE_FLUSH_INTERVAL: i64 = 100_000_000;
 
 const CONFIG_MAGIC: &str = "sluice-consumer-meta 1";
 const STATE_MAGIC: &str = "sluice-consumer-state 1";
-
-fn frame(magic: &str, body: &[u8]) -> Vec<u8> {
-    let mut out = format!("{magic} crc32={:08x} len={}\n", crc32(body), body.len()).into_bytes();
-    out.extend_from_slice(body);
-    out
-}
-
-fn unframe<'a>(magic: &str, bytes: &'a [u8]) -> Result<&'a [u8], String> {
-    let nl = bytes
-        .iter()
-        .position(|&b| b == b'\n')
-        .ok_or("no header line")?;
-    let header = std::str::from_utf8(&bytes[..nl]).map_err(|_| "header is not text")?;
-    let rest = header
-        .strip_prefix(magic)
-        .ok_or_else(|| format!("not a {magic} record"))?;
-    let mut crc = None;
-    let mut len = None;
-    for part in rest.split_whitespace() {
-        if let Some(v) = part.strip_prefix("crc32=") {
-            crc = u32::from_str_radix(v, 16).ok();
-        } else if let Some(v) = part.strip_prefix("len=") {
-            len = v.parse::<usize>().ok();
-        }
-    }
-    let (crc, len) = crc.zip(len).ok_or("bad header line")?;
-    let body = &bytes[nl + 1..];
-    if body.len() != len {
-        return Err(format!("body is {} bytes, header says {len}", body.len()));
-    }
-    if crc32(body) != crc {
-        return Err("checksum mismatch".into());
-    }
-    Ok(body)
-}
 
 /// The configuration record: creation time and the stored configuration JSON.
 pub fn encode_config(created: i64, config_json: &[u8]) -> Vec<u8> {

@@ -290,6 +290,17 @@ impl DeliveryState {
     /// Removes `sseq` from every structure (acked, terminated, gone from the stream,
     /// or out of deliveries). True if it was pending.
     pub fn forget(&mut self, sseq: u64) -> bool {
+        if !self.take_pending(sseq) {
+            return false;
+        }
+        self.redelivered.remove(&sseq);
+        self.update_floor();
+        true
+    }
+
+    /// Drops `sseq` from pending, its timer, its member's in-flight count and the
+    /// redelivery queue. True if it was pending.
+    fn take_pending(&mut self, sseq: u64) -> bool {
         let Some(p) = self.pending.remove(&sseq) else {
             return false;
         };
@@ -300,8 +311,6 @@ impl DeliveryState {
             *n = n.saturating_sub(1);
         }
         self.redeliver.remove(&sseq);
-        self.redelivered.remove(&sseq);
-        self.update_floor();
         true
     }
 
@@ -309,17 +318,7 @@ impl DeliveryState {
     /// in nats-server, it neither moves the ack floor nor leaves the redelivered count
     /// (the floor catches up when the next ack empties the pending set).
     pub fn exhaust(&mut self, sseq: u64) -> bool {
-        let Some(p) = self.pending.remove(&sseq) else {
-            return false;
-        };
-        if let Some(d) = p.deadline {
-            self.timers.remove(&(d, sseq));
-        }
-        if let Some(n) = self.in_flight.get_mut(&p.member) {
-            *n = n.saturating_sub(1);
-        }
-        self.redeliver.remove(&sseq);
-        true
+        self.take_pending(sseq)
     }
 
     /// Negative ack: redeliver now, or after `delay` (ns) when positive.
