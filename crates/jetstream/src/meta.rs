@@ -310,9 +310,13 @@ impl MetaStore for FileMetaStore {
         let dir = consumer_dir(&self.store_dir, stream, consumer);
         if file == ConsumerFile::Config || !self.vfs.exists(&dir).map_err(io_err(&dir))? {
             // The stream's directory is durable already (its metadata was written
-            // there): only `obs/` and `obs/<consumer>/` need their entries synced.
+            // there): `obs/<consumer>` needs its entry in `obs/` synced, and `obs/`
+            // its entry in the stream's directory when it is new.
+            let obs = dir.parent().unwrap_or(&dir);
+            let new_obs = !self.vfs.exists(obs).map_err(io_err(obs))?;
             self.vfs.create_dir_all(&dir).map_err(io_err(&dir))?;
-            for parent in dir.ancestors().skip(1).take(2) {
+            let depth = if new_obs { 2 } else { 1 };
+            for parent in dir.ancestors().skip(1).take(depth) {
                 self.vfs.sync_dir(parent).map_err(io_err(parent))?;
             }
         }

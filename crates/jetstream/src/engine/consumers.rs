@@ -77,7 +77,10 @@ impl Engine {
                     Vec::new(),
                 )),
             },
-            (_, Some(reply)) => c.sync_waiters.push(reply.to_string()),
+            (_, Some(reply)) => {
+                c.sync_waiters.push(reply.to_string());
+                self.ack_replies_waiting = true;
+            }
             _ => {}
         }
         let name = t.stream.to_string();

@@ -160,6 +160,8 @@ pub struct Engine {
     /// A consumer was created, updated or deleted since `take_consumers_changed`.
     pub(crate) consumers_changed: bool,
     pub(crate) interest: Option<Box<dyn InterestOracle>>,
+    /// Some consumer holds ack replies to release once its state is written.
+    pub(crate) ack_replies_waiting: bool,
 }
 
 /// The state that tells whether a store changed.
@@ -196,6 +198,7 @@ impl Engine {
             name_counter: 0,
             consumers_changed: true,
             interest: None,
+            ack_replies_waiting: false,
         };
         let records = engine.meta.list()?;
         let mut log = Vec::new();
@@ -547,7 +550,11 @@ impl Engine {
         let now = self.last_now;
         let mut deliveries = Vec::new();
         self.deliver_all(now, &mut deliveries);
-        self.flush_consumers(now, false);
+        // Periodic state writes come from `tick`; a commit writes only for acks
+        // waiting on a confirmation.
+        if std::mem::take(&mut self.ack_replies_waiting) {
+            self.flush_consumers(now, false);
+        }
         let queue = std::mem::take(&mut self.queue);
         let mut out = Vec::with_capacity(queue.len() + deliveries.len());
         for q in queue {
