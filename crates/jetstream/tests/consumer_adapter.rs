@@ -116,3 +116,33 @@ fn by_start_time_and_last_and_new() {
     assert_eq!(at(DeliverPolicy::Last, None, ""), vec![4]);
     assert!(at(DeliverPolicy::New, None, "").is_empty());
 }
+
+#[test]
+fn rate_limit_spaces_deliveries() {
+    let store = store_with(&["r", "r"]);
+    // 8 bits/s is a byte a second: a delivery of some 40 bytes (subject, payload and
+    // ack reply) holds the next one back for about 40 s.
+    let cfg = ConsumerConfig {
+        rate_limit_bps: 8,
+        deliver_subject: "dr".into(),
+        ..pull_config("rl")
+    };
+    let mut c = Consumer::new("S", cfg, T0, &store, T0);
+    c.set_interest(true, T0);
+    let mut out = Vec::new();
+    c.deliver(&store, T0, &mut out, 1024);
+    assert_eq!(
+        seqs(&out),
+        vec![1],
+        "one, then the rate limit holds the next"
+    );
+    let later = T0 + 10_000_000_000;
+    c.tick(later, &mut out);
+    let mut out = Vec::new();
+    c.deliver(&store, later, &mut out, 1024);
+    assert!(out.is_empty(), "held back after 10 s");
+    let much_later = T0 + 60_000_000_000;
+    c.tick(much_later, &mut out);
+    c.deliver(&store, much_later, &mut out, 1024);
+    assert_eq!(seqs(&out), vec![2]);
+}

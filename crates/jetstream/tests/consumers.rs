@@ -341,3 +341,40 @@ fn replay_original_keeps_the_gaps_between_messages() {
         "after the gap"
     );
 }
+
+#[test]
+fn ack_next_acks_and_asks_for_more() {
+    let mut h = Harness::new();
+    h.api(
+        "$JS.API.STREAM.CREATE.S",
+        r#"{"name":"S","subjects":["s.>"]}"#,
+        T0,
+    );
+    h.api(
+        "$JS.API.CONSUMER.DURABLE.CREATE.S.p",
+        r#"{"stream_name":"S","config":{"durable_name":"p","ack_policy":"explicit"}}"#,
+        T0,
+    );
+    for i in 0..3 {
+        publish_quiet(&mut h, "s.a", &i.to_string(), T0 + i);
+    }
+    let out = h.api_raw("$JS.API.CONSUMER.MSG.NEXT.S.p", None, "1", T0 + 10);
+    let first = deliveries(&out, "_INBOX.r");
+    assert_eq!(first.len(), 1);
+    // +NXT acks the message and is itself a pull request for two more.
+    h.engine.handle_ack(
+        &first[0].1,
+        Some("_INBOX.next"),
+        br#"+NXT {"batch":2}"#,
+        T0 + 11,
+    );
+    let out = h.engine.commit();
+    let more: Vec<u64> = deliveries(&out, "_INBOX.next")
+        .iter()
+        .map(|(_, r)| tokens(r).1)
+        .collect();
+    assert_eq!(more, vec![2, 3]);
+    let info = h.api("$JS.API.CONSUMER.INFO.S.p", "", T0 + 12);
+    assert_eq!(info["ack_floor"]["stream_seq"], 1);
+    assert_eq!(info["num_ack_pending"], 2);
+}
