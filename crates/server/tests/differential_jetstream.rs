@@ -28,8 +28,11 @@
 //! paths that differ, and fails once the whole session has run.
 
 mod common;
+#[path = "common/differential.rs"]
+mod differential;
 
 use common::jetstream::js_opts;
+use differential::{json_diff, normalise_headers, normalise_json_text};
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -209,86 +212,6 @@ impl Conn {
 // Normalisation and comparison
 // ---------------------------------------------------------------------------------------
 
-/// True for an RFC 3339 time like `2026-01-02T03:04:05.123Z` (or with an offset).
-fn is_timestamp(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() < 20 {
-        return false;
-    }
-    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
-    digits(0..4)
-        && b[4] == b'-'
-        && digits(5..7)
-        && b[7] == b'-'
-        && digits(8..10)
-        && b[10] == b'T'
-        && digits(11..13)
-        && b[13] == b':'
-        && digits(14..16)
-        && b[16] == b':'
-        && digits(17..19)
-        && (s.ends_with('Z') || s[19..].contains('+') || s[19..].contains('-'))
-}
-
-/// Replaces timestamps (except the zero time) and the value of `"leader"` in JSON text,
-/// leaving every other byte as it is.
-fn normalise_json_text(text: &str) -> String {
-    let b = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    let mut last_key: Option<String> = None;
-    while i < b.len() {
-        if b[i] != b'"' {
-            out.push(b[i] as char);
-            i += 1;
-            continue;
-        }
-        // A string literal: find its end (skipping escapes).
-        let start = i;
-        i += 1;
-        while i < b.len() && b[i] != b'"' {
-            if b[i] == b'\\' {
-                i += 1;
-            }
-            i += 1;
-        }
-        let end = (i + 1).min(b.len());
-        let literal = &text[start..end];
-        let content = &text[start + 1..end.saturating_sub(1).max(start + 1)];
-        i = end;
-        // A key is followed by ':'.
-        let mut j = i;
-        while j < b.len() && b[j] == b' ' {
-            j += 1;
-        }
-        let is_key = j < b.len() && b[j] == b':';
-        if is_key {
-            last_key = Some(content.to_string());
-            out.push_str(literal);
-        } else if last_key.as_deref() == Some("leader") {
-            out.push_str("\"<server>\"");
-        } else if is_timestamp(content) && content != "0001-01-01T00:00:00Z" {
-            out.push_str("\"<ts>\"");
-        } else {
-            out.push_str(literal);
-        }
-        if !is_key {
-            last_key = None;
-        }
-    }
-    out
-}
-
-fn normalise_headers(h: &str) -> String {
-    h.split("\r\n")
-        .map(|line| match line.split_once(": ") {
-            Some(("Nats-Time-Stamp", _)) => "Nats-Time-Stamp: <ts>".to_string(),
-            _ => line.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("\\r\\n")
-}
-
 fn render(r: &Reply) -> String {
     match r {
         Reply::Nothing => "<no reply>".into(),
@@ -305,32 +228,6 @@ fn render(r: &Reply) -> String {
             }
             s
         }
-    }
-}
-
-/// JSON paths where two values differ (keys missing on one side included).
-fn json_diff(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            for (k, va) in x {
-                match y.get(k) {
-                    Some(vb) => json_diff(&format!("{path}.{k}"), va, vb, out),
-                    None => out.push(format!("{path}.{k}: only nats-server has it ({va})")),
-                }
-            }
-            for (k, vb) in y {
-                if !x.contains_key(k) {
-                    out.push(format!("{path}.{k}: only Sluice has it ({vb})"));
-                }
-            }
-        }
-        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
-            for (i, (va, vb)) in x.iter().zip(y).enumerate() {
-                json_diff(&format!("{path}[{i}]"), va, vb, out);
-            }
-        }
-        _ if a != b => out.push(format!("{path}: nats-server {a}, Sluice {b}")),
-        _ => {}
     }
 }
 
