@@ -24,7 +24,9 @@ use crate::stream::publish::{Accepted, AccountRoom};
 use crate::stream::Stream;
 
 mod consumers;
+mod report;
 pub use consumers::CONSUMER_SUBJECTS;
+pub use report::{ConsumerReport, EngineReport, StreamReport};
 
 /// How often unsynced writes are flushed when `sync_always` is off (nats-server's
 /// default `sync_interval`).
