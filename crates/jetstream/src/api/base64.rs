@@ -21,8 +21,43 @@ pub fn encode(input: &[u8]) -> String {
     out
 }
 
+/// Decodes standard base64 (padding optional); `None` on any other character.
+pub fn decode(input: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(input.len() / 4 * 3);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in input.bytes().filter(|&c| c != b'=') {
+        let v = ALPHABET.iter().position(|&a| a == c)? as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn decode_reverses_encode() {
+        for input in [
+            "",
+            "f",
+            "fo",
+            "foo",
+            "foob",
+            "fooba",
+            "foobar",
+            "NATS/1.0\r\n\r\n",
+        ] {
+            let enc = super::encode(input.as_bytes());
+            assert_eq!(super::decode(&enc).unwrap(), input.as_bytes());
+        }
+        assert_eq!(super::decode("a*b"), None);
+    }
+
     #[test]
     fn rfc4648_vectors() {
         let cases = [

@@ -19,7 +19,6 @@ use crate::api::types::{PubAckErrorJson, StreamPurgeResponse};
 use crate::api::{self, gojson, Kind, Route};
 use crate::meta::{self, MetaError, MetaStore};
 use crate::stream::config::{self, StorageType};
-use crate::stream::limits;
 use crate::stream::publish::{Accepted, AccountRoom};
 use crate::stream::Stream;
 
@@ -244,7 +243,11 @@ impl Engine {
         let mut stream = Stream::new(cfg, created, store);
         lines.extend(describe_recovery(name, &report));
         stream.lost = lost_from_report(&report);
-        limits::expire(&stream.config, stream.store.as_mut(), now)
+        stream
+            .rebuild_ttls()
+            .map_err(|e| format!("cannot index message TTLs ({e})"))?;
+        stream
+            .expire(now)
             .map_err(|e| format!("cannot expire old messages ({e})"))?;
         stream
             .rebuild_dedupe(now)
@@ -394,6 +397,12 @@ impl Engine {
         let changed = before != after;
         let no_ack = stream.config.no_ack;
         let mut removals = false;
+        // Delete markers that expiry stored on the way reach consumers first.
+        for (seq, marker_subject) in std::mem::take(&mut stream.new_markers) {
+            for c in stream.consumers.values_mut() {
+                c.on_stored(seq, &marker_subject);
+            }
+        }
         if let Ok(Accepted::Stored(seq)) = &result {
             for c in stream.consumers.values_mut() {
                 c.on_stored(*seq, subject);
@@ -641,13 +650,19 @@ impl Engine {
             if stream.failed {
                 continue;
             }
-            if limits::next_expiry(&stream.config, stream.store.as_ref()).is_some_and(|t| t <= now)
-            {
-                match limits::expire(&stream.config, stream.store.as_mut(), now) {
-                    Ok(0) => {}
-                    Ok(_) => {
+            if stream.next_expiry().is_some_and(|t| t <= now) {
+                match stream.expire(now) {
+                    Ok(done) if !done.changed() => {}
+                    Ok(done) => {
+                        for (seq, subject) in &done.markers {
+                            for c in stream.consumers.values_mut() {
+                                c.on_stored(*seq, subject);
+                            }
+                        }
                         self.unsynced.insert(name.clone());
-                        self.after_removals(name, now);
+                        if done.removed > 0 {
+                            self.after_removals(name, now);
+                        }
                     }
                     Err(e) => self
                         .log
@@ -715,7 +730,7 @@ impl Engine {
             .streams
             .values()
             .filter(|s| !s.failed)
-            .filter_map(|s| limits::next_expiry(&s.config, s.store.as_ref()));
+            .filter_map(Stream::next_expiry);
         let sync = (!self.config.sync_always && !self.unsynced.is_empty())
             .then(|| self.last_sync + self.config.sync_interval);
         expiry

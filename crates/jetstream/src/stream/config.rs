@@ -97,6 +97,11 @@ pub struct StreamConfig {
     pub deny_delete: bool,
     pub deny_purge: bool,
     pub allow_rollup: bool,
+    /// Honour per-message `Nats-TTL` headers.
+    pub allow_msg_ttl: bool,
+    /// When > 0 (nanoseconds), a message removed by age that was the last on its
+    /// subject leaves a delete marker with this TTL.
+    pub subject_delete_marker_ttl: i64,
     pub consumer_limits: ConsumerLimits,
     /// User metadata plus `_nats.req.level` (never the response-only keys).
     pub metadata: BTreeMap<String, String>,
@@ -174,8 +179,8 @@ impl StreamConfig {
                 inactive_threshold: self.consumer_limits.inactive_threshold,
                 max_ack_pending: self.consumer_limits.max_ack_pending,
             },
-            allow_msg_ttl: false,
-            subject_delete_marker_ttl: 0,
+            allow_msg_ttl: self.allow_msg_ttl,
+            subject_delete_marker_ttl: self.subject_delete_marker_ttl,
             allow_msg_counter: false,
             allow_atomic: false,
             allow_msg_schedules: false,
@@ -327,12 +332,33 @@ pub fn check(req: &StreamConfigJson, pedantic: bool) -> Result<StreamConfig, Api
             ));
         }
     }
-    if req.subject_delete_marker_ttl > 0 && req.subject_delete_marker_ttl < 1_000_000_000 {
-        return Err(invalid(
-            "subject delete marker TTL must be at least 1 second",
-        ));
-    }
-    if req.subject_delete_marker_ttl < 0 {
+    let mut allow_msg_ttl = req.allow_msg_ttl;
+    let (mut allow_rollup, mut deny_purge) = (req.allow_rollup_hdrs, req.deny_purge);
+    if req.subject_delete_marker_ttl > 0 {
+        if req.subject_delete_marker_ttl < 1_000_000_000 {
+            return Err(invalid(
+                "subject delete marker TTL must be at least 1 second",
+            ));
+        }
+        // Markers are TTL'd roll-ups: without pedantic, the features they need are
+        // switched on rather than refused.
+        if !allow_msg_ttl {
+            if pedantic {
+                return Err(invalid(
+                    "subject delete marker cannot be set if message TTLs are disabled",
+                ));
+            }
+            allow_msg_ttl = true;
+        }
+        if !allow_rollup {
+            if pedantic {
+                return Err(invalid(
+                    "subject delete marker cannot be set if roll-ups are disabled",
+                ));
+            }
+            (allow_rollup, deny_purge) = (true, false);
+        }
+    } else if req.subject_delete_marker_ttl < 0 {
         return Err(invalid("subject delete marker TTL must not be negative"));
     }
     if req.allow_msg_schedules && discard == Discard::New {
@@ -373,10 +399,6 @@ pub fn check(req: &StreamConfigJson, pedantic: bool) -> Result<StreamConfig, Api
         (
             req.republish.is_some(),
             "republish is not supported by this server",
-        ),
-        (
-            req.allow_msg_ttl || req.subject_delete_marker_ttl > 0,
-            "per-message TTLs are not supported by this server",
         ),
         (
             req.allow_msg_counter,
@@ -498,8 +520,10 @@ pub fn check(req: &StreamConfigJson, pedantic: bool) -> Result<StreamConfig, Api
         discard_new_per_subject: req.discard_new_per_subject,
         sealed: req.sealed,
         deny_delete: req.deny_delete,
-        deny_purge: req.deny_purge,
-        allow_rollup: req.allow_rollup_hdrs,
+        deny_purge,
+        allow_rollup,
+        allow_msg_ttl,
+        subject_delete_marker_ttl: req.subject_delete_marker_ttl,
         consumer_limits: ConsumerLimits {
             inactive_threshold: req.consumer_limits.inactive_threshold,
             max_ack_pending: req.consumer_limits.max_ack_pending,
@@ -508,10 +532,15 @@ pub fn check(req: &StreamConfigJson, pedantic: bool) -> Result<StreamConfig, Api
     })
 }
 
-/// Sets the stored, static metadata (`_nats.req.level`: every feature this server
-/// supports needs API level 0).
+/// Sets the stored, static metadata: `_nats.req.level`, the API level the features
+/// in use need (per-message TTLs came with level 1).
 pub fn set_static_metadata(cfg: &mut StreamConfig) {
-    cfg.metadata.insert(REQUIRED_LEVEL_KEY.into(), "0".into());
+    let level = if cfg.allow_msg_ttl || cfg.subject_delete_marker_ttl > 0 {
+        "1"
+    } else {
+        "0"
+    };
+    cfg.metadata.insert(REQUIRED_LEVEL_KEY.into(), level.into());
 }
 
 /// The rules for changing `old` into the (already checked) `new`, as nats-server's
@@ -534,6 +563,9 @@ pub fn check_update(old: &StreamConfig, mut new: StreamConfig) -> Result<StreamC
         return Err(invalid(
             "stream configuration update can not change retention policy to/from workqueue",
         ));
+    }
+    if old.allow_msg_ttl && !new.allow_msg_ttl {
+        return Err(invalid("message TTL status can not be disabled"));
     }
     if !new.sealed && old.sealed {
         return Err(invalid(
@@ -701,12 +733,6 @@ mod tests {
                 500,
                 10052,
                 "stream mirrors are not supported by this server",
-            ),
-            (
-                r#"{"name":"foo","allow_msg_ttl":true}"#,
-                500,
-                10052,
-                "per-message TTLs are not supported by this server",
             ),
             (
                 r#"{"name":"foo","subject_delete_marker_ttl":10}"#,

@@ -6,9 +6,11 @@
 //! - `limits`: discard-new checks before an append, limit enforcement after it,
 //!   `max_age` expiry.
 //! - `dedupe`: the duplicate window.
+//! - `expiry`: removal by `max_age` and per-message TTL, subject delete markers.
 
 pub mod config;
 pub mod dedupe;
+pub mod expiry;
 pub mod limits;
 pub mod publish;
 
@@ -37,6 +39,12 @@ pub struct Stream {
     pub lost: Option<(Vec<u64>, u64)>,
     /// Consumers by name.
     pub consumers: BTreeMap<String, Consumer>,
+    /// When messages stored with a `Nats-TTL` expire.
+    pub ttls: expiry::TtlIndex,
+    /// Age expiry scans from here: what is left below never expires (`Nats-TTL: never`).
+    pub age_floor: u64,
+    /// Delete markers stored by expiry during `accept`, for the engine to announce.
+    pub new_markers: Vec<(u64, String)>,
 }
 
 impl Stream {
@@ -50,6 +58,9 @@ impl Stream {
             failed: false,
             lost: None,
             consumers: BTreeMap::new(),
+            ttls: expiry::TtlIndex::default(),
+            age_floor: 0,
+            new_markers: Vec::new(),
         }
     }
 

@@ -58,7 +58,7 @@ fn header_seq(hdr: Option<&[u8]>, key: &str) -> Option<u64> {
 
 /// nats-server's `parseMessageTTL`: `never`, a Go duration of at least 1s, or whole
 /// seconds. `Ok(0)` when absent.
-fn message_ttl(hdr: Option<&[u8]>) -> Result<i64, ()> {
+pub(crate) fn message_ttl(hdr: Option<&[u8]>) -> Result<i64, ()> {
     let Some(v) = header(hdr, "Nats-TTL").filter(|v| !v.is_empty()) else {
         return Ok(0);
     };
@@ -121,7 +121,8 @@ fn parse_go_duration(s: &str) -> Option<i64> {
 
 impl Stream {
     /// Applies the append policy to one published message. On success the store may
-    /// hold unsynced writes: the caller syncs before acknowledging.
+    /// hold unsynced writes: the caller syncs before acknowledging. Delete markers
+    /// stored by the expiry catch-up wait in `new_markers` for the caller.
     pub fn accept(
         &mut self,
         subject: &str,
@@ -134,9 +135,22 @@ impl Stream {
             return Err(errors::stream_store_failed(StoreError::Failed));
         }
         // Expiry normally runs from `tick`; catch up here so limits see the truth.
-        if limits::next_expiry(&self.config, self.store.as_ref()).is_some_and(|t| t <= now) {
-            limits::expire(&self.config, self.store.as_mut(), now).map_err(store_err)?;
+        if self.next_expiry().is_some_and(|t| t <= now) {
+            let expired = self.expire(now).map_err(store_err)?;
+            self.new_markers.extend(expired.markers);
         }
+        self.accept_checked(subject, hdr, payload, now, room)
+    }
+
+    /// `accept` without the expiry catch-up (expiry itself stores markers through it).
+    pub(crate) fn accept_checked(
+        &mut self,
+        subject: &str,
+        hdr: Option<&[u8]>,
+        payload: &[u8],
+        now: i64,
+        room: Option<AccountRoom>,
+    ) -> Result<Accepted, ApiError> {
         if self.config.sealed {
             return Err(errors::stream_sealed());
         }
@@ -158,7 +172,7 @@ impl Stream {
             if !expected.is_empty() && expected != self.config.name {
                 return Err(errors::stream_not_match());
             }
-            if matches!(message_ttl(hdr), Ok(ttl) if ttl != 0) {
+            if !self.config.allow_msg_ttl && matches!(message_ttl(hdr), Ok(ttl) if ttl != 0) {
                 return Err(errors::message_ttl_disabled());
             }
             let check_subject = header_str(hdr, "Nats-Expected-Last-Subject-Sequence-Subject");
@@ -253,9 +267,23 @@ impl Stream {
                     return Err(errors::account_resources_exceeded());
                 }
             }
-            if message_ttl(hdr).is_err() {
+            let mut rewritten: Option<Vec<u8>> = None;
+            let Ok(mut ttl) = message_ttl(hdr) else {
                 return Err(errors::message_ttl_invalid());
+            };
+            // With delete markers, a TTL shorter than the markers' could let a marker
+            // outlive a newer message on its subject: raise it (unless the subject
+            // only ever holds one message).
+            let marker_ttl = self.config.subject_delete_marker_ttl / 1_000_000_000;
+            if ttl > 0 && marker_ttl > ttl && self.config.max_msgs_per_subject != 1 {
+                ttl = marker_ttl;
+                rewritten = Some(with_header(
+                    hdr.unwrap_or_default(),
+                    "Nats-TTL",
+                    &ttl.to_string(),
+                ));
             }
+            let hdr = rewritten.as_deref().or(hdr);
             let has_rollup_header = header(hdr, "Nats-Rollup").is_some();
             check_discard_new(
                 &self.config,
@@ -269,6 +297,7 @@ impl Stream {
                 .store
                 .append(subject, hdr, payload, now)
                 .map_err(store_err)?;
+            self.index_ttl(seq, now, ttl);
             limits::enforce_after_append(&self.config, self.store.as_mut(), subject)
                 .map_err(store_err)?;
             seq
@@ -294,6 +323,24 @@ impl Stream {
         }
         Ok(Accepted::Stored(seq))
     }
+}
+
+/// `block` with every `key` header replaced by one `key: value` line.
+fn with_header(block: &[u8], key: &str, value: &str) -> Vec<u8> {
+    let text = String::from_utf8_lossy(block);
+    let mut out = String::with_capacity(block.len() + key.len() + value.len() + 4);
+    let mut lines = text.split("\r\n");
+    out.push_str(lines.next().unwrap_or("NATS/1.0"));
+    out.push_str("\r\n");
+    for line in lines.filter(|l| !l.is_empty()) {
+        let name = line.split(':').next().unwrap_or("");
+        if !name.trim().eq_ignore_ascii_case(key) {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str(&format!("{key}: {value}\r\n\r\n"));
+    out.into_bytes()
 }
 
 /// Roll-up: purge the subject (or everything) below the message just stored.
