@@ -4,8 +4,7 @@
 //! `408 Malformed Request`, `408 Bad Request`, `412 Required Api Level`). Only streams
 //! with `allow_direct` answer; direct gets are not counted as API calls.
 //!
-//! Batched (`batch`) and multi-subject (`multi_last`) gets are not supported and
-//! answered `408 Bad Request`.
+//! Batched (`batch`) and multi-subject (`multi_last`) gets are in `direct_batch`.
 
 use sluice_proto::headers::status_block;
 
@@ -16,7 +15,7 @@ use crate::engine::Engine;
 use crate::stream::message_time;
 
 impl Engine {
-    fn status(&mut self, reply: &str, code: u16, text: &str) {
+    pub(crate) fn status_reply(&mut self, reply: &str, code: u16, text: &str) {
         self.send(
             Some(reply),
             Some(status_block(code, Some(text), &[])),
@@ -44,7 +43,7 @@ impl Engine {
             return;
         }
         if api_level_unmet(headers) {
-            return self.status(reply, 412, "Required Api Level");
+            return self.status_reply(reply, 412, "Required Api Level");
         }
         let parse = |body: &[u8]| -> Option<MsgGetRequest> {
             let map = gojson::decode_lenient(body, &MSG_GET_REQUEST).ok()?;
@@ -53,10 +52,10 @@ impl Engine {
         let req = match key {
             None => {
                 if body.is_empty() {
-                    return self.status(reply, 408, "Empty Request");
+                    return self.status_reply(reply, 408, "Empty Request");
                 }
                 let Some(req) = parse(body) else {
-                    return self.status(reply, 408, "Malformed Request");
+                    return self.status_reply(reply, 408, "Malformed Request");
                 };
                 let has_time = req.start_time.is_some();
                 if req.seq == 0
@@ -65,7 +64,7 @@ impl Engine {
                     && req.multi_last.is_empty()
                     && !has_time
                 {
-                    return self.status(reply, 408, "Empty Request");
+                    return self.status_reply(reply, 408, "Empty Request");
                 }
                 let last = !req.last_by_subj.is_empty();
                 let next = !req.next_by_subj.is_empty();
@@ -73,10 +72,17 @@ impl Engine {
                 let conflicting = (req.seq > 0 && (last || has_time))
                     || (has_time && last)
                     || (last && next)
+                    || (last && (req.batch > 0 || multi))
+                    || (next && multi)
                     || (req.up_to_seq > 0 && req.up_to_time.is_some());
-                // Batched and multi-subject gets are not supported here.
-                if conflicting || req.batch > 0 || multi {
-                    return self.status(reply, 408, "Bad Request");
+                if conflicting {
+                    return self.status_reply(reply, 408, "Bad Request");
+                }
+                if multi {
+                    return self.direct_multi_last(stream, reply, &req);
+                }
+                if req.batch > 0 {
+                    return self.direct_batch(stream, reply, &req);
                 }
                 req
             }
@@ -86,7 +92,7 @@ impl Engine {
                 } else {
                     match parse(body) {
                         Some(r) => r,
-                        None => return self.status(reply, 408, "Malformed Request"),
+                        None => return self.status_reply(reply, 408, "Malformed Request"),
                     }
                 };
                 if !req.last_by_subj.is_empty()
@@ -98,7 +104,7 @@ impl Engine {
                     || req.up_to_seq != 0
                     || req.up_to_time.is_some()
                 {
-                    return self.status(reply, 408, "Bad Request");
+                    return self.status_reply(reply, 408, "Bad Request");
                 }
                 req.last_by_subj = key.to_string();
                 req
@@ -109,7 +115,7 @@ impl Engine {
             .get(stream)
             .and_then(|s| Engine::find_message(s, &req));
         let Some(m) = found else {
-            return self.status(reply, 404, "Message Not Found");
+            return self.status_reply(reply, 404, "Message Not Found");
         };
         let headers = (!req.no_hdr).then(|| {
             let mut block = match m.headers.as_deref().filter(|h| h.len() > 2) {

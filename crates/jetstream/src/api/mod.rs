@@ -12,6 +12,7 @@ pub mod base64;
 pub mod consumer_handlers;
 pub mod consumer_types;
 pub mod direct;
+mod direct_batch;
 pub mod errors;
 pub mod gojson;
 pub mod handlers;
