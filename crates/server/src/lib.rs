@@ -10,6 +10,7 @@
 //! - `jetstream`: the engine thread around `sluice_jetstream::Engine` (group commit).
 //! - `stats`: counters.
 //! - `cli`: the nats-server-compatible command line.
+//! - `monitor`: the HTTP monitoring port (nats-server's endpoints, `/metrics`).
 
 pub mod auth;
 pub mod cli;
@@ -18,6 +19,7 @@ pub mod config;
 pub mod info;
 pub mod jetstream;
 pub mod logging;
+pub mod monitor;
 pub mod router;
 pub mod server;
 pub mod stats;

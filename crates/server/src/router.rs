@@ -108,6 +108,18 @@ pub struct Router {
     index: Mutex<SubjectIndex<SubRef>>,
     /// Mirror of the index generation, readable without the lock.
     generation: AtomicU64,
+    /// Subscriptions ever added and removed (`/subsz`).
+    inserts: AtomicU64,
+    removes: AtomicU64,
+}
+
+/// Subscription index figures for monitoring.
+#[derive(Debug, Clone, Copy)]
+pub struct RouterStats {
+    pub subscriptions: usize,
+    pub cache: usize,
+    pub inserts: u64,
+    pub removes: u64,
 }
 
 /// A message as routing sees it: borrowed from the publisher's read buffer.
@@ -210,12 +222,15 @@ impl Router {
         let mut index = self.index.lock();
         index.insert(&sub.subject, sub.queue.as_deref(), SubRef(sub.clone()))?;
         self.generation.store(index.generation(), Ordering::Release);
+        self.inserts.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
     pub fn unsubscribe(&self, sub: &Arc<Subscription>) {
         let mut index = self.index.lock();
-        index.remove(&sub.subject, sub.queue.as_deref(), &SubRef(sub.clone()));
+        if index.remove(&sub.subject, sub.queue.as_deref(), &SubRef(sub.clone())) {
+            self.removes.fetch_add(1, Ordering::Relaxed);
+        }
         self.generation.store(index.generation(), Ordering::Release);
     }
 
@@ -238,6 +253,19 @@ impl Router {
 
     pub fn subscription_count(&self) -> usize {
         self.index.lock().len()
+    }
+
+    pub fn stats(&self) -> RouterStats {
+        let (subscriptions, cache) = {
+            let index = self.index.lock();
+            (index.len(), index.cache_len())
+        };
+        RouterStats {
+            subscriptions,
+            cache,
+            inserts: self.inserts.load(Ordering::Relaxed),
+            removes: self.removes.load(Ordering::Relaxed),
+        }
     }
 
     fn lookup(&self, ctx: &mut PublishContext, subject: &str) -> Matches {
@@ -366,8 +394,10 @@ fn deliver(ctx: &mut PublishContext, sub: &Arc<Subscription>, msg: &Message<'_>)
             {
                 ctx.stalled.push(client.clone());
             }
+            let bytes = (msg.payload.len() + headers.map_or(0, <[u8]>::len)) as u64;
             ctx.out_msgs += 1;
-            ctx.out_bytes += (msg.payload.len() + headers.map_or(0, <[u8]>::len)) as u64;
+            ctx.out_bytes += bytes;
+            client.meta.add_out(bytes);
             ctx.note_target(client);
             true
         }

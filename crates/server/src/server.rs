@@ -32,6 +32,7 @@ pub struct ServerShared {
     clients: Mutex<HashMap<u64, Arc<ClientShared>>>,
     next_cid: AtomicU64,
     shutting_down: AtomicBool,
+    monitor: crate::monitor::MonitorState,
 }
 
 impl ServerShared {
@@ -45,6 +46,28 @@ impl ServerShared {
 
     pub fn router(&self) -> &Router {
         &self.router
+    }
+
+    /// Monitoring state: closed connections, request counts, latency histograms.
+    pub fn monitor(&self) -> &crate::monitor::MonitorState {
+        &self.monitor
+    }
+
+    /// The INFO template (server name, version, ports).
+    pub fn info(&self) -> ServerInfo {
+        self.info.clone()
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Relaxed)
+    }
+
+    /// Asks the JetStream thread for a snapshot (None without JetStream or when its
+    /// queue is full).
+    pub fn jetstream_report(
+        &self,
+    ) -> Option<tokio::sync::oneshot::Receiver<sluice_jetstream::engine::EngineReport>> {
+        self.jetstream.lock().as_ref()?.request_report()
     }
 
     pub fn stats(&self) -> &Stats {
@@ -78,6 +101,11 @@ impl ServerShared {
 
     pub fn unregister_client(&self, cid: u64) {
         self.clients.lock().remove(&cid);
+    }
+
+    /// Every registered connection.
+    pub fn clients(&self) -> Vec<Arc<ClientShared>> {
+        self.clients.lock().values().cloned().collect()
     }
 
     pub fn connection_count(&self) -> usize {
@@ -130,8 +158,14 @@ pub async fn start(opts: Options) -> Result<ServerHandle, StartError> {
     let server_id = info::new_server_id();
     let info = info::info_template(&opts, &server_id, addr.port(), auth.required());
     let router = Arc::new(Router::new());
+    let monitor = crate::monitor::MonitorState::default();
     let jetstream = if opts.jetstream {
-        Some(start_jetstream(&opts, &info, router.clone())?)
+        Some(start_jetstream(
+            &opts,
+            &info,
+            router.clone(),
+            monitor.js_timings.clone(),
+        )?)
     } else {
         None
     };
@@ -145,9 +179,16 @@ pub async fn start(opts: Options) -> Result<ServerHandle, StartError> {
         clients: Mutex::new(HashMap::new()),
         next_cid: AtomicU64::new(1),
         shutting_down: AtomicBool::new(false),
+        monitor,
     });
     tracing::info!("Listening for client connections on {}", addr);
     let (stop, stop_rx) = watch::channel(false);
+    crate::monitor::start(shared.clone(), stop.subscribe())
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: "the monitoring port".to_string(),
+            source,
+        })?;
     let accept_task = tokio::spawn(accept_loop(shared.clone(), listener, stop_rx));
     Ok(ServerHandle {
         shared,
@@ -167,6 +208,7 @@ fn start_jetstream(
     opts: &Options,
     info: &ServerInfo,
     router: Arc<Router>,
+    timings: Arc<crate::monitor::JsTimings>,
 ) -> Result<JetStream, StartError> {
     let store_dir = opts
         .store_dir
@@ -214,7 +256,7 @@ fn start_jetstream(
         }
     );
     tracing::info!("-------------------------------------------");
-    let (js, log) = JetStream::start(config, router)?;
+    let (js, log) = JetStream::start(config, router, timings)?;
     for line in log {
         tracing::info!("{line}");
     }
@@ -262,6 +304,11 @@ async fn accept_loop(
 }
 
 impl ServerHandle {
+    /// The monitoring port's address, when one is configured.
+    pub fn monitor_addr(&self) -> Option<SocketAddr> {
+        self.shared.monitor().addr()
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }

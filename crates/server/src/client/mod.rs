@@ -71,6 +71,8 @@ pub struct ClientShared {
     headers: AtomicBool,
     slow_consumer: AtomicBool,
     subs: Mutex<HashMap<Bytes, Arc<Subscription>>>,
+    /// Counters and identity for monitoring (`/connz`).
+    pub meta: crate::monitor::ConnMeta,
 }
 
 impl ClientShared {
@@ -81,6 +83,7 @@ impl ClientShared {
             headers: AtomicBool::new(false),
             slow_consumer: AtomicBool::new(false),
             subs: Mutex::new(HashMap::new()),
+            meta: crate::monitor::ConnMeta::default(),
         }
     }
 
@@ -95,6 +98,11 @@ impl ClientShared {
 
     pub fn remove_subscription(&self, sid: &[u8]) -> Option<Arc<Subscription>> {
         self.subs.lock().remove(sid)
+    }
+
+    /// The client's subscriptions, in no particular order.
+    pub fn subscriptions(&self) -> Vec<Arc<Subscription>> {
+        self.subs.lock().values().cloned().collect()
     }
 
     pub fn subscription_count(&self) -> usize {
@@ -130,6 +138,7 @@ pub async fn serve(server: Arc<ServerShared>, stream: TcpStream, cid: u64, peer:
     let _ = stream.set_nodelay(true);
     let opts = server.options();
     let shared = Arc::new(ClientShared::new(cid, opts.max_pending));
+    shared.meta.set_peer(peer);
     let (mut reader, writer) = stream.into_split();
 
     shared
@@ -214,6 +223,7 @@ impl Connection {
                     match self.liveness.on_tick() {
                         TickAction::Skip => {}
                         TickAction::SendPing => {
+                            self.shared.meta.ping_sent();
                             self.shared.out.push(|b| b.extend_from_slice(encode::PING));
                             self.shared.out.signal();
                         }
@@ -324,6 +334,7 @@ impl Connection {
             }
             ClientOp::Pong => {
                 self.liveness.on_pong();
+                self.shared.meta.pong_received();
                 Ok(())
             }
             ClientOp::Ok => Ok(()),
@@ -365,6 +376,7 @@ impl Connection {
         self.parser.set_headers(headers);
         self.shared.headers.store(headers, Ordering::Relaxed);
         self.publish.echo = connect.echo;
+        self.shared.meta.on_connect(&connect);
         self.connect = connect;
         self.connected = true;
         self.ok();
@@ -501,6 +513,7 @@ impl Connection {
             self.shared.out.signal();
             self.wrote_own = false;
         }
+        self.shared.meta.add_in(self.in_msgs, self.in_bytes);
         if self.in_msgs > 0 {
             self.server.stats().add_in(self.in_msgs, self.in_bytes);
             self.in_msgs = 0;
@@ -520,6 +533,9 @@ impl Connection {
         for sub in &subs {
             self.server.router().unsubscribe(sub);
         }
+        self.server
+            .monitor()
+            .connection_closed(&self.shared, &subs, reason);
         drop(subs);
         self.shared.out.close(reason, true);
         // Give the writer the write deadline to flush a final -ERR; a client that does

@@ -10,5 +10,6 @@
 mod runner;
 mod sink;
 mod stores;
+mod timed_store;
 
 pub use runner::{JetStream, JetStreamStartError};

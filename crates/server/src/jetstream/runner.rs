@@ -5,13 +5,15 @@ use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use sluice_jetstream::engine::EngineReport;
 use sluice_jetstream::{Engine, EngineConfig};
 
 use super::sink::{EngineSink, Input};
 use super::stores;
+use crate::monitor::JsTimings;
 use crate::router::{Message, PublishContext, Router, SubTarget, Subscription, INTERNAL_CID};
 
 /// Messages queued for the engine before publishers are pushed back.
@@ -52,13 +54,15 @@ impl JetStream {
     pub fn start(
         config: EngineConfig,
         router: Arc<Router>,
+        timings: Arc<JsTimings>,
     ) -> Result<(JetStream, Vec<String>), JetStreamStartError> {
         let store_dir = config.store_dir.clone();
         let open_err = |reason: String| JetStreamStartError::Open {
             dir: store_dir.display().to_string(),
             reason,
         };
-        let (factory, meta) = stores::for_dir(&store_dir).map_err(|e| open_err(e.to_string()))?;
+        let (factory, meta) =
+            stores::for_dir(&store_dir, timings.clone()).map_err(|e| open_err(e.to_string()))?;
         let (engine, log) = Engine::open(config, factory, meta, unix_nanos())
             .map_err(|e| open_err(e.to_string()))?;
         let (tx, rx) = sync_channel(QUEUE_CAPACITY);
@@ -70,7 +74,7 @@ impl JetStream {
             router: router.clone(),
             ctx: PublishContext::new(INTERNAL_CID, true),
         }));
-        let mut engine_thread = EngineThread::new(engine, router, sink.clone());
+        let mut engine_thread = EngineThread::new(engine, router, sink.clone(), timings);
         engine_thread.sync_subscriptions();
         let thread = std::thread::Builder::new()
             .name("jetstream".into())
@@ -84,6 +88,13 @@ impl JetStream {
             },
             log,
         ))
+    }
+
+    /// Asks the engine thread for a snapshot; None if its queue is full or it stopped.
+    pub fn request_report(&self) -> Option<tokio::sync::oneshot::Receiver<EngineReport>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.sink.tx.try_send(Input::Report(tx)).ok()?;
+        Some(rx)
     }
 
     /// Commits what is queued and stops the thread.
@@ -124,10 +135,18 @@ struct EngineThread {
     push_interest: HashMap<String, bool>,
     /// Router generation when `push_interest` was last brought up to date.
     seen_generation: u64,
+    timings: Arc<JsTimings>,
+    /// Arrival times of this batch's stream publishes that asked for a PubAck.
+    awaiting_ack: Vec<Instant>,
 }
 
 impl EngineThread {
-    fn new(engine: Engine, router: Arc<Router>, sink: Arc<EngineSink>) -> Self {
+    fn new(
+        engine: Engine,
+        router: Arc<Router>,
+        sink: Arc<EngineSink>,
+        timings: Arc<JsTimings>,
+    ) -> Self {
         EngineThread {
             engine,
             router,
@@ -136,6 +155,8 @@ impl EngineThread {
             subscriptions: HashMap::new(),
             push_interest: HashMap::new(),
             seen_generation: u64::MAX,
+            timings,
+            awaiting_ack: Vec::new(),
         }
     }
 
@@ -190,11 +211,16 @@ impl EngineThread {
     fn handle(&mut self, input: Input) -> bool {
         match input {
             Input::Stop => true,
+            Input::Report(tx) => {
+                let _ = tx.send(self.engine.report(unix_nanos()));
+                false
+            }
             Input::Message {
                 subject,
                 reply,
                 headers,
                 payload,
+                received,
             } => {
                 let now = unix_nanos();
                 if subject.starts_with("$JS.ACK.") {
@@ -211,6 +237,9 @@ impl EngineThread {
                         now,
                     );
                 } else {
+                    if reply.is_some() {
+                        self.awaiting_ack.push(received);
+                    }
                     self.engine.publish(
                         &subject,
                         reply.as_deref(),
@@ -246,6 +275,13 @@ impl EngineThread {
                 .publish_via(&mut self.publish, out.route_subject(), &msg);
         }
         self.router.flush(&mut self.publish);
+        for received in self.awaiting_ack.drain(..) {
+            self.timings.publish_to_ack.observe(received.elapsed());
+        }
+        self.timings
+            .add_out(self.publish.out_msgs, self.publish.out_bytes);
+        self.publish.out_msgs = 0;
+        self.publish.out_bytes = 0;
         // The engine thread never stalls for slow readers; they are cut off as usual.
         self.publish.stalled.clear();
     }

@@ -13,7 +13,11 @@ pub enum Input {
         reply: Option<String>,
         headers: Option<Vec<u8>>,
         payload: Vec<u8>,
+        /// When the router handed it over (publish-to-ack latency).
+        received: std::time::Instant,
     },
+    /// Monitoring asks for a snapshot of the engine.
+    Report(tokio::sync::oneshot::Sender<sluice_jetstream::engine::EngineReport>),
     Stop,
 }
 
@@ -32,6 +36,7 @@ impl InternalSink for EngineSink {
                 .map(str::to_owned),
             headers: msg.headers.map(<[u8]>::to_vec),
             payload: msg.payload.to_vec(),
+            received: std::time::Instant::now(),
         };
         match self.tx.try_send(input) {
             Ok(()) => true,
