@@ -7,13 +7,23 @@
 #        scripts/bench.sh --only pub-16b,reqrep-16b
 #        scripts/bench.sh --only js-pub-async,js-pub-sync
 #        scripts/bench.sh --only js-pull,js-push-queue,js-latency,js-wq-drain,js-filtered,js-consumers-mem
+#        scripts/bench.sh --only kv-put,kv-get,kv-watch,obj
+#        scripts/bench.sh --only kv-scale       (opt-in: 1,000,000 keys, minutes)
 #        scripts/bench.sh --client async-nats
 #
 # --only takes workload names (js-pull-batch100) or families (js-pull: both
 # batch sizes; js-push-queue: 1 and 3 members). The JetStream consumer
 # workloads always use the raw client. js-consumers-mem reads each server's
 # memory from /proc/<pid>/status; this script passes both PIDs
-# (--baseline-pid/--candidate-pid).
+# (--baseline-pid/--candidate-pid). The kv-* and obj-* workloads always use
+# async-nats's KV and object store APIs.
+#
+# kv-scale also times a restart of each server on its own store directory.
+# For that, each server has a control directory ($storedir/ctl-<name>:
+# argv = its command line, NUL-separated; log = its log file; pid = its
+# current PID), passed as --baseline-ctl/--candidate-ctl: sluice-bench stops
+# the PID in it, starts argv again (output appended to the log) and writes
+# the new PID. The script reads the current PIDs from there on exit.
 #
 # Environment:
 #   NATS_SERVER   nats-server binary (default: .venv/bin/nats-server, installed
@@ -42,14 +52,28 @@ logdir="$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")"
 storedir="$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench-store.XXXXXX")"
 pids=()
 
+# The current PID of server $1 (a kv-scale restart replaces it).
+current_pid() {
+    cat "$storedir/ctl-$1/pid" 2>/dev/null || true
+}
+
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
+    local pid name all=("${pids[@]}")
+    for name in nats-server sluice; do
+        pid="$(current_pid "$name")"
+        [[ -n "$pid" ]] && all+=("$pid")
+    done
+    for pid in "${all[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
-    for pid in "${pids[@]}"; do
+    for pid in "${all[@]}"; do
         wait "$pid" 2>/dev/null || true
+        # A server restarted by sluice-bench is not our child: poll (≤ 10 s).
+        for _ in {1..100}; do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
     done
     rm -rf "$storedir"
     rmdir "$logdir" 2>/dev/null || true # only if nothing was logged yet
@@ -100,12 +124,20 @@ for port in "$nats_port" "$sluice_port"; do
 done
 
 # --- start both servers --------------------------------------------------------
-"$nats_server" -a 127.0.0.1 -p "$nats_port" -js -sd "$storedir/nats" \
-    >"$logdir/nats-server.log" 2>&1 &
-pids+=($!)
-"$sluice_server" -a 127.0.0.1 -p "$sluice_port" -js -sd "$storedir/sluice" \
-    >"$logdir/sluice.log" 2>&1 &
-pids+=($!)
+# start_server NAME COMMAND...: starts it in the background, logging to
+# $logdir/NAME.log, and fills its control directory $storedir/ctl-NAME.
+start_server() {
+    local name=$1 ctl="$storedir/ctl-$1"
+    shift
+    mkdir -p "$ctl"
+    printf '%s\0' "$@" >"$ctl/argv"
+    printf '%s\n' "$logdir/$name.log" >"$ctl/log"
+    "$@" >"$logdir/$name.log" 2>&1 &
+    pids+=($!)
+    echo "$!" >"$ctl/pid"
+}
+start_server nats-server "$nats_server" -a 127.0.0.1 -p "$nats_port" -js -sd "$storedir/nats"
+start_server sluice "$sluice_server" -a 127.0.0.1 -p "$sluice_port" -js -sd "$storedir/sluice"
 
 for name_port in "nats-server:$nats_port" "sluice:$sluice_port"; do
     name="${name_port%%:*}"
@@ -121,15 +153,14 @@ done
 status=0
 "$bench" compare \
     --baseline "nats://127.0.0.1:$nats_port" --baseline-name nats-server \
-    --baseline-pid "${pids[0]}" \
+    --baseline-pid "${pids[0]}" --baseline-ctl "$storedir/ctl-nats-server" \
     --candidate "nats://127.0.0.1:$sluice_port" --candidate-name sluice \
-    --candidate-pid "${pids[1]}" \
+    --candidate-pid "${pids[1]}" --candidate-ctl "$storedir/ctl-sluice" \
     "$@" || status=$?
 
 # A server that died during the run is worth knowing about.
-for i in "${!pids[@]}"; do
-    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
-        name=$([[ $i == 0 ]] && echo nats-server || echo sluice)
+for name in nats-server sluice; do
+    if ! kill -0 "$(current_pid "$name")" 2>/dev/null; then
         echo "bench.sh: $name exited during the run; its log ($logdir/$name.log):" >&2
         tail -n 20 "$logdir/$name.log" >&2 || true
         status=1

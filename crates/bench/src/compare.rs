@@ -1,6 +1,7 @@
 //! `compare`: every workload on two servers, alternately, best of N rounds,
 //! summarised as a markdown table of candidate / baseline ratios.
 
+use std::path::PathBuf;
 use std::thread;
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use serde::Serialize;
 
 use crate::endpoint::Endpoint;
 use crate::report::{fmt_metric, Metric, Outcome, Unit};
+use crate::serverctl::Ctl;
 use crate::workloads::{self, Opts, Spec};
 
 /// One server under test.
@@ -17,6 +19,8 @@ pub struct Side {
     pub ep: Endpoint,
     /// Its process id, for workloads that read the server's memory.
     pub pid: Option<u32>,
+    /// Its control directory (current PID, how to restart it).
+    pub ctl: Option<PathBuf>,
 }
 
 /// A row of the comparison table.
@@ -57,8 +61,16 @@ pub fn run(specs: &[Spec], base: &Side, cand: &Side, opts: &Opts, rounds: usize)
             let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
             for side_ix in order {
                 let side = if side_ix == 0 { base } else { cand };
+                // A restart (kv-scale) changes the PID: the control
+                // directory has the current one.
+                let pid = side
+                    .ctl
+                    .as_deref()
+                    .and_then(|d| Ctl::new(d).pid().ok())
+                    .or(side.pid);
                 let side_opts = Opts {
-                    server_pid: side.pid,
+                    server_pid: pid,
+                    server_ctl: side.ctl.clone(),
                     ..opts.clone()
                 };
                 match workloads::run(spec, &side.ep, &side_opts) {
@@ -100,9 +112,10 @@ pub fn run(specs: &[Spec], base: &Side, cand: &Side, opts: &Opts, rounds: usize)
 /// The caveat under JetStream rows: the two servers' default fsync policies
 /// differ, so their acks do not promise the same durability.
 fn durability_note() -> String {
-    "JetStream rows (js-*): file streams. By default nats-server fsyncs periodically \
-     (sync_interval 2 min) and acks before the data is on disk, while Sluice fsyncs before \
-     every ack (group commit): these rows compare durable Sluice with non-durable nats-server."
+    "JetStream rows (js-*, kv-*, obj-*): file streams. By default nats-server fsyncs \
+     periodically (sync_interval 2 min) and acks before the data is on disk, while Sluice \
+     fsyncs before every ack (group commit): these rows compare durable Sluice with \
+     non-durable nats-server."
         .to_owned()
 }
 
@@ -186,8 +199,8 @@ impl Comparison {
             );
         }
         s += &format!(
-            "\nratio = {} / {}, best of {} rounds each; msgs/s and req/s: higher is better, \
-             µs latency: lower is better.\n",
+            "\nratio = {} / {}, best of {} rounds each; rates (msgs/s, req/s, MB/s): higher is \
+             better; µs latency, seconds and MiB: lower is better.\n",
             self.candidate, self.baseline, self.rounds
         );
         for n in &self.notes {

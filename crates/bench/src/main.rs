@@ -6,8 +6,10 @@ mod endpoint;
 mod latency;
 mod rawconn;
 mod report;
+mod serverctl;
 mod workloads;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -113,6 +115,7 @@ impl Common {
             idle: secs("--idle", self.idle)?,
             batch: self.batch.max(1),
             server_pid: None,
+            server_ctl: None,
         })
     }
 }
@@ -191,6 +194,7 @@ impl JsConsumerArgs {
             idle: Duration::from_secs(3),
             batch: 64 * 1024,
             server_pid,
+            server_ctl: None,
         })
     }
 }
@@ -241,7 +245,9 @@ struct SuiteArgs {
     #[arg(long, default_value_t = 1.0)]
     scale: f64,
     /// Only these workloads (comma-separated names, e.g. pub-16b,reqrep-16b,
-    /// or families: js-pull runs js-pull-batch100 and js-pull-batch1000).
+    /// or families: js-pull runs js-pull-batch100 and js-pull-batch1000;
+    /// obj runs obj-put and obj-get). kv-scale (a bucket of 1,000,000 keys,
+    /// several minutes) runs only when named here.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -255,6 +261,11 @@ impl SuiteArgs {
         if self.only.is_empty() {
             return Ok(all);
         }
+        // The opt-in workloads (kv-scale) run only when named.
+        let all: Vec<Spec> = all
+            .into_iter()
+            .chain(workloads::opt_in(self.scale))
+            .collect();
         let picked = |s: &Spec, want: &str| s.name == want || s.kind.family() == want;
         for want in &self.only {
             if !all.iter().any(|s| picked(s, want)) {
@@ -274,10 +285,15 @@ struct AllArgs {
     /// Server URL.
     #[arg(long, default_value = "nats://127.0.0.1:4222")]
     url: String,
-    /// The server's process id, for js-consumers-mem (default: the local
-    /// process listening on the URL's port).
+    /// The server's process id, for js-consumers-mem and kv-scale (default:
+    /// the local process listening on the URL's port).
     #[arg(long)]
     pid: Option<u32>,
+    /// The server's control directory (files argv, log, pid; see
+    /// scripts/bench.sh), for kv-scale's restart; without it the restart is
+    /// not measured.
+    #[arg(long)]
+    ctl: Option<PathBuf>,
     #[command(flatten)]
     suite: SuiteArgs,
     #[command(flatten)]
@@ -305,6 +321,14 @@ struct CompareArgs {
     /// The candidate server's process id, for js-consumers-mem.
     #[arg(long)]
     candidate_pid: Option<u32>,
+    /// The baseline server's control directory (files argv, log, pid; see
+    /// scripts/bench.sh), for kv-scale's restart. Its pid file overrides
+    /// --baseline-pid.
+    #[arg(long)]
+    baseline_ctl: Option<PathBuf>,
+    /// The candidate server's control directory.
+    #[arg(long)]
+    candidate_ctl: Option<PathBuf>,
     /// Runs per workload per server; the best of them is reported.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
@@ -433,11 +457,22 @@ fn all(a: AllArgs) -> Result<ExitCode> {
     let ep = Endpoint::parse(&a.url)?;
     let opts = Opts {
         server_pid: a.pid,
+        server_ctl: a.ctl.clone(),
         ..a.common.opts()?
     };
     let mut outcomes = Vec::new();
     let mut failed = false;
     for spec in a.suite.specs()? {
+        // A restart (kv-scale) changes the PID: the control directory has
+        // the current one.
+        let opts = Opts {
+            server_pid: a
+                .ctl
+                .as_deref()
+                .and_then(|d| serverctl::Ctl::new(d).pid().ok())
+                .or(a.pid),
+            ..opts.clone()
+        };
         match workloads::run(&spec, &ep, &opts) {
             Ok(o) => {
                 eprintln!("{}", o.line());
@@ -470,11 +505,13 @@ fn compare(a: CompareArgs) -> Result<ExitCode> {
         name: a.baseline_name.clone(),
         ep: Endpoint::parse(&a.baseline)?,
         pid: a.baseline_pid,
+        ctl: a.baseline_ctl.clone(),
     };
     let cand = Side {
         name: a.candidate_name.clone(),
         ep: Endpoint::parse(&a.candidate)?,
         pid: a.candidate_pid,
+        ctl: a.candidate_ctl.clone(),
     };
     let opts = a.common.opts()?;
     let specs = a.suite.specs()?;

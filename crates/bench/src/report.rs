@@ -189,6 +189,10 @@ pub enum Unit {
     Ratio,
     /// Mebibytes (2^20 bytes).
     MiB,
+    /// Seconds.
+    Secs,
+    /// Megabytes (10^6 bytes) per second.
+    MBps,
 }
 
 impl Metric {
@@ -228,6 +232,9 @@ pub fn fmt_metric(m: &Metric) -> String {
         (Unit::Micros, _) => format!("{:.1}", m.value),
         (Unit::Ratio, _) => format!("{:.2}", m.value),
         (Unit::MiB, _) => format!("{:.1} MiB", m.value),
+        (Unit::Secs, _) if m.value < 10.0 => format!("{:.3} s", m.value),
+        (Unit::Secs, _) => format!("{:.1} s", m.value),
+        (Unit::MBps, _) => format!("{:.1} MB/s", m.value),
     }
 }
 
@@ -272,5 +279,9 @@ mod tests {
         assert_eq!(fmt_rate(12_345_678.0), "12.35M");
         assert_eq!(fmt_rate(45_678.0), "45.7k");
         assert_eq!(fmt_rate(12.0), "12");
+        let m = |value, unit| fmt_metric(&Metric::custom("x", value, unit, false));
+        assert_eq!(m(0.0734, Unit::Secs), "0.073 s");
+        assert_eq!(m(42.25, Unit::Secs), "42.2 s");
+        assert_eq!(m(123.45, Unit::MBps), "123.5 MB/s");
     }
 }

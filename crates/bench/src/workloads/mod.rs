@@ -9,10 +9,14 @@ pub mod js_pull;
 pub mod js_push_queue;
 pub mod js_wq_drain;
 pub mod jsconsumer;
+pub mod kv;
+pub mod kv_scale;
 pub mod natsclient;
+pub mod obj;
 pub mod publish;
 pub mod reqrep;
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -72,12 +76,33 @@ pub enum Kind {
     JsFiltered,
     /// Server memory after creating `consumers` durable consumers.
     JsConsumersMem { consumers: u64 },
+    /// Key-value puts through async-nats, one at a time and many in flight.
+    KvPut,
+    /// Key-value gets (direct get) of existing keys: rate and latency.
+    KvGet,
+    /// A watch of all keys over a filled bucket until every initial value arrived.
+    KvWatch,
+    /// A bucket of a million keys: memory, listing keys, watching, restart.
+    KvScale,
+    /// One large object put into an object store.
+    ObjPut,
+    /// One large object read back from an object store.
+    ObjGet,
 }
 
 impl Kind {
     /// Whether this workload needs JetStream.
     pub fn is_jetstream(self) -> bool {
         !matches!(self, Kind::Pub | Kind::Deliver { .. } | Kind::ReqRep)
+    }
+
+    /// Whether this is a key-value or object store workload (they always run
+    /// on async-nats: they measure its KV and object store APIs).
+    pub fn is_kv(self) -> bool {
+        matches!(
+            self,
+            Kind::KvPut | Kind::KvGet | Kind::KvWatch | Kind::KvScale | Kind::ObjPut | Kind::ObjGet
+        )
     }
 
     /// Whether this workload uses JetStream consumers (and so always runs on
@@ -114,6 +139,11 @@ impl Kind {
             Kind::JsWqDrain { .. } => "js-wq-drain",
             Kind::JsFiltered => "js-filtered",
             Kind::JsConsumersMem { .. } => "js-consumers-mem",
+            Kind::KvPut => "kv-put",
+            Kind::KvGet => "kv-get",
+            Kind::KvWatch => "kv-watch",
+            Kind::KvScale => "kv-scale",
+            Kind::ObjPut | Kind::ObjGet => "obj",
         }
     }
 }
@@ -132,6 +162,12 @@ pub const JS_WQ_MEMBERS: usize = 3;
 pub const JS_LATENCY_RATE: u64 = 5000;
 /// Consumers `js-consumers-mem` creates.
 pub const JS_CONSUMERS: u64 = 1000;
+/// Value size of `kv-put`, `kv-get` and `kv-watch`.
+pub const KV_SIZE: usize = 100;
+/// Value size of `kv-scale`.
+pub const KV_SCALE_SIZE: usize = 16;
+/// Object size of `obj-put` and `obj-get` (100 MB).
+pub const OBJ_SIZE: usize = 100_000_000;
 
 /// One workload with its sizes.
 #[derive(Debug, Clone)]
@@ -158,6 +194,9 @@ pub struct Opts {
     /// The server's process id, for workloads that read its memory; found
     /// by port when the server runs on this machine and this is `None`.
     pub server_pid: Option<u32>,
+    /// The server's control directory (see [`crate::serverctl`]), for
+    /// workloads that restart it; without one they skip the restart.
+    pub server_ctl: Option<PathBuf>,
 }
 
 /// Default message count for a workload of this shape and payload size:
@@ -175,6 +214,9 @@ pub fn default_msgs(kind: Kind, size: usize) -> u64 {
         Kind::JsWqDrain { .. } => return 50_000,
         Kind::JsLatency { .. } | Kind::JsConsumersMem { .. } => return 10_000,
         Kind::JsFiltered => return 200_000,
+        Kind::KvPut | Kind::KvGet | Kind::KvWatch => return 100_000,
+        Kind::KvScale => return 1_000_000,
+        Kind::ObjPut | Kind::ObjGet => return 1,
     };
     (byte_budget / size.max(1) as u64).clamp(1000, cap)
 }
@@ -226,9 +268,17 @@ pub fn suite(scale: f64) -> Vec<Spec> {
             },
         ])
         .map(|kind| (kind, JS_SIZE));
+    let kv = [
+        (Kind::KvPut, KV_SIZE),
+        (Kind::KvGet, KV_SIZE),
+        (Kind::KvWatch, KV_SIZE),
+        (Kind::ObjPut, scaled_obj_size(scale)),
+        (Kind::ObjGet, scaled_obj_size(scale)),
+    ];
     shapes
         .into_iter()
         .chain(consumers)
+        .chain(kv)
         .map(|(kind, size)| {
             let mut msgs = ((default_msgs(kind, size) as f64 * scale).round() as u64).max(1);
             if kind == Kind::JsFiltered {
@@ -238,6 +288,19 @@ pub fn suite(scale: f64) -> Vec<Spec> {
             named(kind, msgs, size)
         })
         .collect()
+}
+
+/// Workloads that run only when `--only` names them: `kv-scale` (a bucket
+/// of 1,000,000 keys; several minutes per server).
+pub fn opt_in(scale: f64) -> Vec<Spec> {
+    let msgs = ((default_msgs(Kind::KvScale, KV_SCALE_SIZE) as f64 * scale).round() as u64).max(1);
+    vec![named(Kind::KvScale, msgs, KV_SCALE_SIZE)]
+}
+
+/// The object size of `obj-put`/`obj-get`: `scale` scales the size (there
+/// is one object), at least 1 MB.
+fn scaled_obj_size(scale: f64) -> usize {
+    ((OBJ_SIZE as f64 * scale).round() as usize).max(1_000_000)
 }
 
 fn spec(name: &str, kind: Kind, msgs: u64, size: usize) -> Spec {
@@ -278,9 +341,15 @@ pub fn named(kind: Kind, msgs: u64, size: usize) -> Spec {
         Kind::JsLatency { .. }
         | Kind::JsWqDrain { .. }
         | Kind::JsFiltered
-        | Kind::JsConsumersMem { .. } => kind.family().to_owned(),
+        | Kind::JsConsumersMem { .. }
+        | Kind::KvPut
+        | Kind::KvGet
+        | Kind::KvWatch
+        | Kind::KvScale => kind.family().to_owned(),
+        Kind::ObjPut => "obj-put".to_owned(),
+        Kind::ObjGet => "obj-get".to_owned(),
     };
-    if kind.is_consumer() {
+    if kind.is_consumer() || kind.is_kv() {
         return spec(&base, kind, msgs, size);
     }
     spec(&format!("{base}-{}", size_name(size)), kind, msgs, size)
@@ -313,6 +382,13 @@ pub fn run(spec: &Spec, ep: &Endpoint, opts: &Opts) -> Result<Outcome> {
         Kind::JsConsumersMem { consumers } => {
             return js_consumers_mem::run(spec, ep, opts, consumers)
         }
+        // The KV and object store workloads measure async-nats's APIs.
+        Kind::KvPut => return kv::run_put(spec, ep, opts),
+        Kind::KvGet => return kv::run_get(spec, ep, opts),
+        Kind::KvWatch => return kv::run_watch(spec, ep, opts),
+        Kind::KvScale => return kv_scale::run(spec, ep, opts),
+        Kind::ObjPut => return obj::run(spec, ep, opts, false),
+        Kind::ObjGet => return obj::run(spec, ep, opts, true),
         _ => {}
     }
     match opts.client {
@@ -351,6 +427,10 @@ pub fn payload(size: usize) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    fn opt_in_msgs() -> u64 {
+        opt_in(1.0).first().map_or(0, |s| s.msgs)
+    }
+
     #[test]
     fn names() {
         let names: Vec<String> = suite(1.0).into_iter().map(|s| s.name).collect();
@@ -373,8 +453,18 @@ mod tests {
                 "js-wq-drain",
                 "js-filtered",
                 "js-consumers-mem",
+                "kv-put",
+                "kv-get",
+                "kv-watch",
+                "obj-put",
+                "obj-get",
             ]
         );
+        let opt_in: Vec<String> = opt_in(1.0).into_iter().map(|s| s.name).collect();
+        assert_eq!(opt_in, ["kv-scale"]);
+        assert_eq!(opt_in_msgs(), 1_000_000);
+        let obj = suite(0.001).into_iter().find(|s| s.kind == Kind::ObjGet);
+        assert_eq!(obj.map(|s| (s.msgs, s.size)), Some((1, 1_000_000)));
         let filtered = suite(0.01).into_iter().find(|s| s.kind == Kind::JsFiltered);
         assert_eq!(filtered.map(|s| s.msgs), Some(js_filtered::MIN_MSGS));
         assert!(suite(0.0).iter().all(|s| s.msgs >= 1));

@@ -38,7 +38,7 @@ pub fn run(spec: &Spec, ep: &Endpoint, opts: &Opts) -> Result<Outcome> {
     result
 }
 
-async fn connect(ep: &Endpoint, name: &str) -> Result<async_nats::Client> {
+pub async fn connect(ep: &Endpoint, name: &str) -> Result<async_nats::Client> {
     let mut o = async_nats::ConnectOptions::new()
         .name(name)
         .connection_timeout(Duration::from_secs(5))
