@@ -105,6 +105,11 @@ impl Parser {
         self.limits
     }
 
+    /// Replaces the limits (a config reload); they apply from the next operation.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
     /// Parses the next complete operation from the front of `buf`, removing its bytes.
     /// Returns `Ok(None)` when more bytes are needed. After an error the connection must
     /// be closed; the parser is not meant to continue.

@@ -91,6 +91,26 @@ const FLAGS: &[Flag] = &[
         takes_value: true,
     },
     Flag {
+        names: &["sl", "signal"],
+        long: "signal",
+        takes_value: true,
+    },
+    Flag {
+        names: &["log_size_limit"],
+        long: "log_size_limit",
+        takes_value: true,
+    },
+    Flag {
+        names: &["s", "syslog"],
+        long: "syslog",
+        takes_value: false,
+    },
+    Flag {
+        names: &["r", "remote_syslog"],
+        long: "remote_syslog",
+        takes_value: true,
+    },
+    Flag {
         names: &["user"],
         long: "user",
         takes_value: true,
@@ -222,6 +242,19 @@ pub struct Cli {
     /// --ports_file_dir: directory to write the ports file to
     #[arg(long = "ports_file_dir", value_name = "DIR")]
     pub ports_file_dir: Option<PathBuf>,
+    /// -sl, --signal: send a signal to a running server: stop, quit, term, reopen,
+    /// reload, ldm; `<command>=<pid or pid file>` names the process
+    #[arg(long = "signal", value_name = "COMMAND[=PID]")]
+    pub signal: Option<String>,
+    /// --log_size_limit: rotate the log file past this many bytes
+    #[arg(long = "log_size_limit", value_name = "BYTES")]
+    pub log_size_limit: Option<u64>,
+    /// -s, --syslog: log to syslog (not supported: logs go to stderr or the log file)
+    #[arg(long = "syslog", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub syslog: Option<bool>,
+    /// -r, --remote_syslog: syslog server address (not supported)
+    #[arg(long = "remote_syslog", value_name = "URL")]
+    pub remote_syslog: Option<String>,
     /// --user: user required for connections
     #[arg(long = "user", value_name = "USER")]
     pub user: Option<String>,
@@ -273,6 +306,9 @@ impl Cli {
         }
         if let Some(l) = &self.log {
             opts.log_file = Some(l.clone());
+        }
+        if let Some(n) = self.log_size_limit {
+            opts.log_size_limit = n;
         }
         if let Some(m) = self.http_port {
             opts.http_port = Some(m);
@@ -330,6 +366,11 @@ mod tests {
             ["--addr", "::1", "--name", "x"]
         );
         assert_eq!(norm(&["--bogus"]), ["--bogus"]);
+        assert_eq!(
+            norm(&["-sl", "reload=/tmp/p.pid", "-P", "/tmp/p.pid"]),
+            ["--signal", "reload=/tmp/p.pid", "--pid", "/tmp/p.pid"]
+        );
+        assert_eq!(norm(&["--signal=ldm"]), ["--signal=ldm"]);
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //! - `stats`: counters.
 //! - `cli`: the nats-server-compatible command line.
 //! - `monitor`: the HTTP monitoring port (nats-server's endpoints, `/metrics`).
+//! - `process`: PID file, ports file, `--signal`; `reload`: config reload (SIGHUP);
+//!   `lame_duck`: lame-duck mode (SIGUSR2); `logging`: log lines, rotation, reopen.
 
 pub mod auth;
 pub mod cli;
@@ -18,8 +20,11 @@ pub mod client;
 pub mod config;
 pub mod info;
 pub mod jetstream;
+pub mod lame_duck;
 pub mod logging;
 pub mod monitor;
+pub mod process;
+pub mod reload;
 pub mod router;
 pub mod server;
 pub mod stats;

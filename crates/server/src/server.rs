@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use sluice_proto::ServerInfo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -20,12 +20,22 @@ use crate::jetstream::{JetStream, JetStreamStartError};
 use crate::router::Router;
 use crate::stats::Stats;
 
-/// State every connection shares.
+/// State every connection shares. Options, auth and the INFO template can be replaced
+/// by a config reload (`crate::reload`); readers take a snapshot.
 #[derive(Debug)]
 pub struct ServerShared {
-    opts: Options,
-    info: ServerInfo,
-    auth: Authenticator,
+    opts: RwLock<Arc<Options>>,
+    info: RwLock<ServerInfo>,
+    server_id: String,
+    headers: bool,
+    auth: RwLock<Arc<Authenticator>>,
+    /// The parser limits connections apply, read once per read batch (reloadable).
+    max_payload: AtomicUsize,
+    max_control_line: AtomicUsize,
+    /// Set when lame-duck mode begins (see `crate::lame_duck`).
+    lame_duck: AtomicBool,
+    /// Tells the accept loop to close the listener (lame-duck mode).
+    stop_accepting: watch::Sender<bool>,
     router: Arc<Router>,
     jetstream: Mutex<Option<JetStream>>,
     stats: Stats,
@@ -36,12 +46,56 @@ pub struct ServerShared {
 }
 
 impl ServerShared {
-    pub fn options(&self) -> &Options {
-        &self.opts
+    /// The current options (a snapshot: a reload swaps in new ones).
+    pub fn options(&self) -> Arc<Options> {
+        self.opts.read().clone()
     }
 
-    pub fn auth(&self) -> &Authenticator {
-        &self.auth
+    pub fn auth(&self) -> Arc<Authenticator> {
+        self.auth.read().clone()
+    }
+
+    /// The limits a connection's parser applies; a reload may change them.
+    pub fn parser_limits(&self) -> sluice_proto::Limits {
+        sluice_proto::Limits {
+            max_payload: self.max_payload.load(Ordering::Relaxed),
+            max_control_line: self.max_control_line.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Installs reloaded options and authentication; new connections see them at once.
+    pub(crate) fn replace_options(&self, opts: Options, auth: Authenticator) {
+        {
+            let mut info = self.info.write();
+            info.max_payload = opts.max_payload;
+            info.auth_required = auth.required();
+        }
+        self.max_payload.store(opts.max_payload, Ordering::Relaxed);
+        self.max_control_line
+            .store(opts.max_control_line, Ordering::Relaxed);
+        *self.auth.write() = Arc::new(auth);
+        *self.opts.write() = Arc::new(opts);
+    }
+
+    /// Every registered connection.
+    pub fn clients(&self) -> Vec<Arc<ClientShared>> {
+        self.clients.lock().values().cloned().collect()
+    }
+
+    pub fn is_lame_duck(&self) -> bool {
+        self.lame_duck.load(Ordering::Relaxed)
+    }
+
+    /// Marks lame-duck mode and closes the listener. False if it had already begun or
+    /// the server is shutting down.
+    pub(crate) fn begin_lame_duck(&self) -> bool {
+        if self.shutting_down.load(Ordering::Relaxed) || self.lame_duck.swap(true, Ordering::SeqCst)
+        {
+            return false;
+        }
+        self.info.write().ldm = true;
+        let _ = self.stop_accepting.send(true);
+        true
     }
 
     pub fn router(&self) -> &Router {
@@ -55,7 +109,7 @@ impl ServerShared {
 
     /// The INFO template (server name, version, ports).
     pub fn info(&self) -> ServerInfo {
-        self.info.clone()
+        self.info.read().clone()
     }
 
     pub fn is_shutting_down(&self) -> bool {
@@ -75,23 +129,24 @@ impl ServerShared {
     }
 
     pub fn server_id(&self) -> &str {
-        &self.info.server_id
+        &self.server_id
     }
 
     pub fn headers_enabled(&self) -> bool {
-        self.info.headers
+        self.headers
     }
 
-    /// The INFO a new connection gets.
+    /// The INFO a new connection gets (also sent again to connected clients when a
+    /// reload or lame-duck mode changes it).
     pub fn client_info(&self, cid: u64, peer: SocketAddr) -> ServerInfo {
-        let mut info = self.info.clone();
+        let mut info = self.info.read().clone();
         info.client_id = cid;
         info.client_ip = peer.ip().to_string();
         info
     }
 
     pub fn at_connection_limit(&self) -> bool {
-        self.clients.lock().len() >= self.opts.max_connections
+        self.clients.lock().len() >= self.options().max_connections
     }
 
     pub fn register_client(&self, client: Arc<ClientShared>) {
@@ -101,11 +156,6 @@ impl ServerShared {
 
     pub fn unregister_client(&self, cid: u64) {
         self.clients.lock().remove(&cid);
-    }
-
-    /// Every registered connection.
-    pub fn clients(&self) -> Vec<Arc<ClientShared>> {
-        self.clients.lock().values().cloned().collect()
     }
 
     pub fn connection_count(&self) -> usize {
@@ -159,6 +209,7 @@ pub async fn start(opts: Options) -> Result<ServerHandle, StartError> {
     let info = info::info_template(&opts, &server_id, addr.port(), auth.required());
     let router = Arc::new(Router::new());
     let monitor = crate::monitor::MonitorState::default();
+    let (stop_accepting, stop_accepting_rx) = watch::channel(false);
     let jetstream = if opts.jetstream {
         Some(start_jetstream(
             &opts,
@@ -170,9 +221,15 @@ pub async fn start(opts: Options) -> Result<ServerHandle, StartError> {
         None
     };
     let shared = Arc::new(ServerShared {
-        opts,
-        info,
-        auth,
+        max_payload: AtomicUsize::new(opts.max_payload),
+        max_control_line: AtomicUsize::new(opts.max_control_line),
+        server_id: info.server_id.clone(),
+        headers: info.headers,
+        opts: RwLock::new(Arc::new(opts)),
+        info: RwLock::new(info),
+        auth: RwLock::new(Arc::new(auth)),
+        lame_duck: AtomicBool::new(false),
+        stop_accepting,
         router,
         jetstream: Mutex::new(jetstream),
         stats: Stats::default(),
@@ -189,7 +246,12 @@ pub async fn start(opts: Options) -> Result<ServerHandle, StartError> {
             addr: "the monitoring port".to_string(),
             source,
         })?;
-    let accept_task = tokio::spawn(accept_loop(shared.clone(), listener, stop_rx));
+    let accept_task = tokio::spawn(accept_loop(
+        shared.clone(),
+        listener,
+        stop_rx,
+        stop_accepting_rx,
+    ));
     Ok(ServerHandle {
         shared,
         addr,
@@ -281,12 +343,20 @@ async fn accept_loop(
     shared: Arc<ServerShared>,
     listener: TcpListener,
     mut stop: watch::Receiver<bool>,
+    mut stop_accepting: watch::Receiver<bool>,
 ) -> JoinSet<()> {
     let mut conns = JoinSet::new();
+    // `None` once lame-duck mode closed the listener; connections are still joined.
+    let mut listener = Some(listener);
     loop {
         tokio::select! {
             _ = stop.changed() => break,
-            accepted = listener.accept() => match accepted {
+            _ = stop_accepting.changed(), if listener.is_some() => {
+                if *stop_accepting.borrow() {
+                    listener = None;
+                }
+            }
+            accepted = accept(&listener), if listener.is_some() => match accepted {
                 Ok((stream, peer)) => {
                     let cid = shared.next_cid.fetch_add(1, Ordering::Relaxed);
                     conns.spawn(client::serve(shared.clone(), stream, cid, peer));
@@ -301,6 +371,15 @@ async fn accept_loop(
         }
     }
     conns
+}
+
+async fn accept(
+    listener: &Option<TcpListener>,
+) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    match listener {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    }
 }
 
 impl ServerHandle {
@@ -334,8 +413,7 @@ impl ServerHandle {
         let Ok(mut conns) = self.accept_task.await else {
             return;
         };
-        let clients: Vec<_> = self.shared.clients.lock().values().cloned().collect();
-        for c in clients {
+        for c in self.shared.clients() {
             c.out.close(CloseReason::ServerShutdown, true);
         }
         let drained = tokio::time::timeout(SHUTDOWN_FLUSH, async {

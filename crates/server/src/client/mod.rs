@@ -73,6 +73,9 @@ pub struct ClientShared {
     subs: Mutex<HashMap<Bytes, Arc<Subscription>>>,
     /// Counters and identity for monitoring (`/connz`).
     pub meta: crate::monitor::ConnMeta,
+    /// The CONNECT and peer address once the client connected: re-checked against the
+    /// credentials after a config reload, and used for INFO updates.
+    connected: Mutex<Option<(ConnectOptions, SocketAddr)>>,
 }
 
 impl ClientShared {
@@ -84,7 +87,13 @@ impl ClientShared {
             slow_consumer: AtomicBool::new(false),
             subs: Mutex::new(HashMap::new()),
             meta: crate::monitor::ConnMeta::default(),
+            connected: Mutex::new(None),
         }
+    }
+
+    /// The client's CONNECT and address, once it has connected.
+    pub fn connect_info(&self) -> Option<(ConnectOptions, SocketAddr)> {
+        self.connected.lock().clone()
     }
 
     /// Whether messages to this client may carry headers (HMSG).
@@ -156,7 +165,7 @@ pub async fn serve(server: Arc<ServerShared>, stream: TcpStream, cid: u64, peer:
         tokio::spawn(async move { shared.out.run_writer(writer, deadline).await })
     };
     server.register_client(shared.clone());
-    tracing::debug!(cid, %peer, "client connection created");
+    tracing::debug!("{peer} - cid:{cid} - Client connection created");
 
     let mut conn = Connection {
         server: server.clone(),
@@ -212,6 +221,10 @@ impl Connection {
                         Err(_) => return CloseReason::ReadError,
                     }
                     self.liveness.on_activity();
+                    let limits = self.server.parser_limits();
+                    if limits != self.parser.limits() {
+                        self.parser.set_limits(limits);
+                    }
                     let result = self.process_buffer(&mut buf);
                     self.finish_batch();
                     if let Err(reason) = result {
@@ -291,6 +304,7 @@ impl Connection {
     }
 
     fn send(&mut self, bytes: &[u8]) {
+        crate::logging::trace_out(self.peer, self.shared.cid, bytes);
         self.shared.out.push(|b| b.extend_from_slice(bytes));
         self.wrote_own = true;
     }
@@ -302,6 +316,7 @@ impl Connection {
     }
 
     fn process_op(&mut self, op: ClientOp) -> Result<(), CloseReason> {
+        crate::logging::trace_in(self.peer, self.shared.cid, &op);
         if !self.connected && self.server.auth().required() && !matches!(op, ClientOp::Connect(_)) {
             return Err(self.fail(encode::ERR_AUTH_VIOLATION, CloseReason::AuthViolation));
         }
@@ -377,6 +392,7 @@ impl Connection {
         self.shared.headers.store(headers, Ordering::Relaxed);
         self.publish.echo = connect.echo;
         self.shared.meta.on_connect(&connect);
+        *self.shared.connected.lock() = Some((connect.clone(), self.peer));
         self.connect = connect;
         self.connected = true;
         self.ok();
@@ -554,9 +570,17 @@ impl Connection {
                 .stats()
                 .slow_consumers
                 .fetch_add(1, Ordering::Relaxed);
-            tracing::info!(cid = self.shared.cid, peer = %self.peer, "Slow Consumer Detected");
+            tracing::info!(
+                "{} - cid:{} - Slow Consumer Detected",
+                self.peer,
+                self.shared.cid
+            );
         }
         self.server.unregister_client(self.shared.cid);
-        tracing::debug!(cid = self.shared.cid, peer = %self.peer, %reason, "client connection closed");
+        tracing::debug!(
+            "{} - cid:{} - Client connection closed: {reason}",
+            self.peer,
+            self.shared.cid
+        );
     }
 }

@@ -30,10 +30,6 @@ const UNSUPPORTED_TOP: &[&str] = &[
     "gateway",
     "leaf",
     "leafnodes",
-    "logfile_size_limit",
-    "log_size_limit",
-    "logfile_max_num",
-    "log_max_num",
     "syslog",
     "remote_syslog",
     "prof_port",
@@ -46,8 +42,6 @@ const UNSUPPORTED_TOP: &[&str] = &[
     "max_subscription_tokens",
     "ocsp",
     "write_timeout",
-    "lame_duck_duration",
-    "lame_duck_grace_period",
     "resolver_tls",
     "resolver_preload",
     "resolver_pinned_accounts",
@@ -260,6 +254,28 @@ impl Mapper {
             "trace_verbose" => o.trace = boolean(item, key)?,
             "logtime" => o.logtime = boolean(item, key)?,
             "logfile" | "log_file" => o.log_file = path(item, key)?,
+            "logfile_size_limit" | "log_size_limit" => {
+                o.log_size_limit = size(item, key, i64::MAX as u64)? as u64;
+            }
+            "logfile_max_num" | "log_max_num" => {
+                o.log_max_num = size(item, key, i64::MAX as u64)?;
+            }
+            "lame_duck_duration" => {
+                let d = self.duration(entry, key.to_string())?;
+                if d < Duration::from_secs(30) {
+                    return Err(invalid(
+                        item,
+                        key,
+                        format!("invalid lame_duck_duration of {d:?}, minimum is 30 seconds"),
+                    ));
+                }
+                self.opts.lame_duck_duration = d;
+                self.set_origin("lame_duck_grace_period", item, key);
+            }
+            "lame_duck_grace_period" => {
+                self.opts.lame_duck_grace_period = self.duration(entry, key.to_string())?;
+                self.set_origin("lame_duck_grace_period", item, key);
+            }
             "pidfile" | "pid_file" => o.pid_file = path(item, key)?,
             "ports_file_dir" => o.ports_file_dir = path(item, key)?,
             "no_header_support" => o.no_header_support = boolean(item, key)?,

@@ -49,6 +49,10 @@ pub const DEFAULT_PING_MAX: u32 = 2;
 pub const DEFAULT_WRITE_DEADLINE: Duration = Duration::from_secs(10);
 /// Default time a client has to send CONNECT.
 pub const DEFAULT_AUTH_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default time lame-duck mode spreads the closing of clients over.
+pub const DEFAULT_LAME_DUCK_DURATION: Duration = Duration::from_secs(120);
+/// Default wait, in lame-duck mode, before the first client is closed.
+pub const DEFAULT_LAME_DUCK_GRACE_PERIOD: Duration = Duration::from_secs(10);
 
 /// Validated server options. Build with `Options::default()` and/or
 /// [`load_file`] / [`options_from_map`].
@@ -90,6 +94,15 @@ pub struct Options {
     /// Default true.
     pub logtime: bool,
     pub log_file: Option<PathBuf>,
+    /// `logfile_size_limit`: rotate the log file past this many bytes; 0 = never.
+    pub log_size_limit: u64,
+    /// `logfile_max_num`: keep at most this many log files (the live one and
+    /// its backups); 0 = keep all.
+    pub log_max_num: usize,
+    /// `lame_duck_duration`: time over which lame-duck mode closes clients.
+    pub lame_duck_duration: Duration,
+    /// `lame_duck_grace_period`: wait before lame-duck mode closes the first client.
+    pub lame_duck_grace_period: Duration,
     /// Monitoring port (`http`, `http_port`, `monitor_port`); `-1` = random.
     /// `None` = no monitoring (also for port 0, as in nats-server).
     pub http_port: Option<i32>,
@@ -125,6 +138,10 @@ impl Default for Options {
             trace: false,
             logtime: true,
             log_file: None,
+            log_size_limit: 0,
+            log_max_num: 0,
+            lame_duck_duration: DEFAULT_LAME_DUCK_DURATION,
+            lame_duck_grace_period: DEFAULT_LAME_DUCK_GRACE_PERIOD,
             http_port: None,
             http_host: None,
             pid_file: None,
@@ -252,6 +269,15 @@ impl Options {
                 format!(
                     "max_payload ({}) cannot be higher than max_pending ({})",
                     self.max_payload, self.max_pending
+                ),
+            ));
+        }
+        if self.lame_duck_grace_period >= self.lame_duck_duration {
+            return Some((
+                "lame_duck_grace_period",
+                format!(
+                    "lame duck grace period ({:?}) should be strictly lower than lame duck duration ({:?})",
+                    self.lame_duck_grace_period, self.lame_duck_duration
                 ),
             ));
         }
