@@ -121,6 +121,43 @@ impl Rec {
         }
     }
 
+    /// A direct get (`$JS.API.DIRECT.GET...`): status, headers (sorted, as the client
+    /// keeps them in a hash map; `Nats-Time-Stamp` as `<ts>`) and payload.
+    async fn direct(&mut self, subject: &str, body: &str) {
+        let reply = tokio::time::timeout(
+            differential::REPLY_WAIT,
+            self.client
+                .request(subject.to_string(), body.to_string().into()),
+        )
+        .await;
+        let shown = match reply {
+            Ok(Ok(m)) => {
+                let mut headers: Vec<String> = m
+                    .headers
+                    .iter()
+                    .flat_map(|h| h.iter())
+                    .flat_map(|(k, vs)| {
+                        vs.iter().map(move |v| match k.to_string().as_str() {
+                            "Nats-Time-Stamp" => format!("{k}: <ts>"),
+                            _ => format!("{k}: {v}"),
+                        })
+                    })
+                    .collect();
+                headers.sort();
+                format!(
+                    "status {} {:?} [{}] {}",
+                    m.status.map_or("-".to_string(), |s| s.to_string()),
+                    m.description.as_deref().unwrap_or(""),
+                    headers.join("; "),
+                    render_payload(&String::from_utf8_lossy(&m.payload))
+                )
+            }
+            Ok(Err(e)) => format!("<request failed: {e}>"),
+            Err(_) => "<no reply>".to_string(),
+        };
+        self.note(format!("{subject} {body}"), shown);
+    }
+
     /// The stream's info (plain and with per-subject counts) and every stored sequence.
     async fn dump_stream(&mut self, stream: &str) {
         let subject = format!("$JS.API.STREAM.INFO.{stream}");
@@ -452,6 +489,67 @@ async fn kv_session(mut r: Rec) -> Rec {
 
     r.dump_stream("KV_CFG").await;
 
+    // Keys: last per subject, before the update below (see `kv_keys_skip_older_values`).
+    match store.keys().await {
+        Ok(keys) => {
+            let mut keys: Vec<String> = keys
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .map(|k| k.unwrap_or_else(|e| format!("Err({e})")))
+                .collect();
+            keys.sort();
+            r.note("keys", keys.join(" "));
+        }
+        Err(e) => r.note("keys", format!("Err({e})")),
+    }
+
+    // Direct gets (what the client's `entry` uses) and message gets by subject.
+    for key in ["a", "b", "c", "dir.x", "none"] {
+        let body = format!(r#"{{"last_by_subj":"$KV.CFG.{key}"}}"#);
+        r.direct("$JS.API.DIRECT.GET.KV_CFG", &body).await;
+    }
+    r.direct("$JS.API.DIRECT.GET.KV_CFG.$KV.CFG.c", "").await;
+    r.direct("$JS.API.DIRECT.GET.KV_CFG", r#"{"seq":10}"#).await;
+    r.direct("$JS.API.DIRECT.GET.KV_CFG", r#"{"seq":1}"#).await;
+    r.direct(
+        "$JS.API.DIRECT.GET.KV_CFG",
+        r#"{"seq":8,"next_by_subj":"$KV.CFG.c"}"#,
+    )
+    .await;
+    for body in [
+        r#"{"last_by_subj":"$KV.CFG.b"}"#,
+        r#"{"seq":3,"next_by_subj":"$KV.CFG.c"}"#,
+        r#"{"last_by_subj":"$KV.CFG.none"}"#,
+    ] {
+        let reply = r.api("$JS.API.STREAM.MSG.GET.KV_CFG", body).await;
+        r.note(
+            format!("STREAM.MSG.GET KV_CFG {body}"),
+            render_stored(&reply),
+        );
+    }
+
+    // A bucket update (more history, another description).
+    let res =
+        r.js.update_key_value(kv::Config {
+            bucket: "CFG".into(),
+            description: "updated".into(),
+            history: 5,
+            max_age: Duration::from_secs(3600),
+            ..Default::default()
+        })
+        .await;
+    r.result("update_key_value CFG (history 5)", res, |_| String::new());
+    let res = store.put("c", "c6".into()).await;
+    r.result("put c6", res, show_rev);
+    // The config only: the state counts the consumers the reads above left.
+    let info = r.api("$JS.API.STREAM.INFO.KV_CFG", "").await;
+    let config = serde_json::from_str::<Value>(&info).map_or(info, |v| v["config"].to_string());
+    r.note(
+        "STREAM.INFO KV_CFG (updated) config",
+        normalise_json_text(&config),
+    );
+
     // Reads.
     for key in ["a", "b", "c", "dir.x", "none"] {
         let res = store.entry(key).await;
@@ -459,6 +557,8 @@ async fn kv_session(mut r: Rec) -> Rec {
     }
     let res = store.entry_for_revision("c", 11).await;
     r.result("entry c at 11", res, show_entry);
+    let res = store.entry_for_revision("c", 7).await;
+    r.result("entry c at 7 (a's revision)", res, show_entry);
     let res = store.get("c").await;
     r.result("get c", res, |v| format!("{v:?}"));
     match store.history("c").await {
@@ -475,19 +575,6 @@ async fn kv_session(mut r: Rec) -> Rec {
         }
         Err(e) => r.note("history c", format!("Err({e})")),
     }
-    match store.keys().await {
-        Ok(keys) => {
-            let mut keys: Vec<String> = keys
-                .collect::<Vec<_>>()
-                .await
-                .into_iter()
-                .map(|k| k.unwrap_or_else(|e| format!("Err({e})")))
-                .collect();
-            keys.sort();
-            r.note("keys", keys.join(" "));
-        }
-        Err(e) => r.note("keys", format!("Err({e})")),
-    }
     let res = r.js.get_key_value("CFG").await;
     if let Some(again) = r.result("get_key_value CFG", res, |_| String::new()) {
         let res = again.get("a").await;
@@ -503,6 +590,105 @@ async fn kv_session(mut r: Rec) -> Rec {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kv_calls_and_layout() {
     run("kv_calls_and_layout", kv_session).await;
+}
+
+/// Keys whose older values lie between the last values of other keys: the consumer
+/// `keys()` makes (deliver last per subject) must still reach the last key.
+async fn kv_keys_session(mut r: Rec) -> Rec {
+    let created =
+        r.js.create_key_value(kv::Config {
+            bucket: "K".into(),
+            history: 5,
+            ..Default::default()
+        })
+        .await;
+    let Some(store) = r.result("create_key_value K", created, |_| String::new()) else {
+        return r;
+    };
+    // a@1 b@2 a@3 a@4 c@5: the last per subject are 2, 4 and 5.
+    for (key, value) in [("a", "1"), ("b", "1"), ("a", "2"), ("a", "3"), ("c", "1")] {
+        let res = store.put(key, value.into()).await;
+        r.result(&format!("put {key}={value}"), res, |rev| rev.to_string());
+    }
+    match store.keys().await {
+        Ok(keys) => {
+            let mut keys: Vec<String> = keys
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .map(|k| k.unwrap_or_else(|e| format!("Err({e})")))
+                .collect();
+            keys.sort();
+            r.note("keys", keys.join(" "));
+        }
+        Err(e) => r.note("keys", format!("Err({e})")),
+    }
+    // The same consumer by hand: the pending count after each delivery.
+    let reply = r
+        .api(
+            "$JS.API.CONSUMER.CREATE.KV_K.LPS",
+            r#"{"stream_name":"KV_K","config":{"durable_name":"LPS","deliver_policy":"last_per_subject","filter_subject":"$KV.K.>","ack_policy":"none"}}"#,
+        )
+        .await;
+    r.note(
+        "consumer LPS (last_per_subject)",
+        normalise_json_text(&reply),
+    );
+    let inbox = r.client.new_inbox();
+    let Ok(mut sub) = r.client.subscribe(inbox.clone()).await else {
+        r.note("subscribe", "failed");
+        return r;
+    };
+    for i in 1..=3 {
+        let sent = r
+            .client
+            .publish_with_reply(
+                "$JS.API.CONSUMER.MSG.NEXT.KV_K.LPS",
+                inbox.clone(),
+                r#"{"batch":1,"no_wait":true}"#.into(),
+            )
+            .await;
+        let next = match sent {
+            Ok(()) => tokio::time::timeout(differential::REPLY_WAIT, sub.next()).await,
+            Err(e) => {
+                r.note(format!("next {i}"), format!("Err({e})"));
+                continue;
+            }
+        };
+        let shown = match next {
+            Ok(Some(m)) => format!(
+                "{} {} {} {:?}",
+                if m.subject.as_str() == inbox {
+                    "<inbox>"
+                } else {
+                    m.subject.as_str()
+                },
+                m.reply
+                    .as_deref()
+                    .map_or("-".to_string(), differential::normalise_ack_subject),
+                m.status.map_or("-".to_string(), |s| s.to_string()),
+                m.payload
+            ),
+            Ok(None) => "<subscription ended>".into(),
+            Err(_) => "<no reply>".into(),
+        };
+        r.note(format!("next {i}"), shown);
+        let info = r.api("$JS.API.CONSUMER.INFO.KV_K.LPS", "").await;
+        let pending = serde_json::from_str::<Value>(&info).map_or(info, |v| {
+            format!(
+                "num_pending {} delivered {}",
+                v["num_pending"], v["delivered"]["stream_seq"]
+            )
+        });
+        r.note(format!("consumer LPS after next {i}"), pending);
+    }
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "SLUICE BUG: a last_per_subject consumer takes skipped older values off num_pending, reaches 0 early and never delivers the last subject (KV keys() misses a key)"]
+async fn kv_keys_skip_older_values() {
+    run("kv_keys_skip_older_values", kv_keys_session).await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -719,6 +905,62 @@ async fn kv_ttl_session(mut r: Rec) -> Rec {
     r.dump_stream("KV_EXP").await;
     let res = store.create("short", "again".into()).await;
     r.result("create short over its marker", res, show_rev);
+
+    // max_age with markers: the value ages out and leaves a marker (seen by a watcher),
+    // and the marker, under the same max_age, goes too.
+    let created =
+        r.js.create_key_value(kv::Config {
+            bucket: "AGE".into(),
+            history: 2,
+            max_age: Duration::from_secs(1),
+            limit_markers: Some(Duration::from_secs(60)),
+            storage: StorageType::Memory,
+            ..Default::default()
+        })
+        .await;
+    let Some(store) = r.result(
+        "create_key_value AGE (max_age 1s, markers 60s)",
+        created,
+        |_| String::new(),
+    ) else {
+        return r;
+    };
+    let mut watch = match store.watch_all().await {
+        Ok(w) => w,
+        Err(e) => {
+            r.note("watch_all AGE", format!("Err({e})"));
+            return r;
+        }
+    };
+    let res = store.put("v", "aging".into()).await;
+    r.result("put v", res, show_rev);
+    for i in 1..=2 {
+        let seen = match tokio::time::timeout(Duration::from_secs(10), watch.next()).await {
+            Ok(Some(Ok(e))) => format!(
+                "{} rev {} op {:?} {:?}",
+                e.key, e.revision, e.operation, e.value
+            ),
+            Ok(Some(Err(e))) => format!("Err({e})"),
+            Ok(None) => "watch ended".into(),
+            Err(_) => "nothing within 10 s".into(),
+        };
+        r.note(format!("watch AGE change {i}"), seen);
+    }
+    let end = tokio::time::Instant::now() + Duration::from_secs(10);
+    let drained = loop {
+        let info = r.api("$JS.API.STREAM.INFO.KV_AGE", "").await;
+        let v: Value = serde_json::from_str(&info).unwrap_or_default();
+        if v["state"]["messages"] == 0 && v["state"]["last_seq"].as_u64() >= Some(2) {
+            break "empty".to_string();
+        }
+        if tokio::time::Instant::now() > end {
+            break format!("not empty after 10 s: {}", v["state"]);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    r.note("KV_AGE drains", drained);
+    r.dump_stream("KV_AGE").await;
+    drop(watch);
     r
 }
 

@@ -757,3 +757,35 @@ async fn seal_makes_the_bucket_read_only(server: &mut JsServer) {
     assert_eq!(stream_info(&js, "S").await.state.messages, 2);
 }
 js_twins!(seal_makes_the_bucket_read_only => seal_makes_the_bucket_read_only_sluice, reference_seal_makes_the_bucket_read_only);
+
+// ---------------------------------------------------------------------------------------
+// Restart
+// ---------------------------------------------------------------------------------------
+
+async fn objects_survive_a_restart(server: &mut JsServer) {
+    let data = pseudo_random(300_000, 9);
+    let info = {
+        let (_client, js) = server.connect().await;
+        let store = bucket(&js, "R").await;
+        let info = put(&store, "big", &data).await;
+        put(&store, "gone", b"deleted before the restart").await;
+        store.delete("gone").await.expect("delete");
+        store.add_link("ln", &info).await.expect("add_link");
+        info
+    };
+    server.restart().await;
+
+    let (_client, js) = server.connect().await;
+    let store = js
+        .get_object_store("R")
+        .await
+        .expect("bucket after restart");
+    assert_eq!(info_of(&store, "big").await, info);
+    assert_eq!(get_bytes(&store, "big").await, data);
+    assert_eq!(get_bytes(&store, "ln").await, data);
+    assert!(info_of(&store, "gone").await.deleted);
+    assert_eq!(list_names(&store).await, ["big", "ln"]);
+    put(&store, "after", b"new").await;
+    assert_eq!(get_bytes(&store, "after").await, b"new");
+}
+js_twins!(objects_survive_a_restart => objects_survive_a_restart_sluice, reference_objects_survive_a_restart);
