@@ -108,7 +108,10 @@ fn run(opts: Options, cli: Arc<Cli>) -> anyhow::Result<()> {
             process::write_pid_file(path)
                 .with_context(|| format!("could not write pidfile {}", path.display()))?;
         }
-        process::set_ports(process::Ports::new(handle.local_addr(), None));
+        process::set_ports(process::Ports::new(
+            handle.local_addr(),
+            handle.monitor_addr(),
+        ));
         if let Some(dir) = &ports_dir {
             if let Err(e) = process::write_ports_file(dir, handle.shared()) {
                 tracing::error!("Error writing ports file ({}): {e}", dir.display());

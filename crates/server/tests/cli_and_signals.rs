@@ -227,3 +227,122 @@ fn log_file_flag_writes_startup_lines() {
     signal(&child, "-TERM");
     assert_eq!(wait_exit(&mut child).code(), Some(0));
 }
+
+mod proc_kit;
+
+/// Reads the ports file `<dir>/<exe>_<pid>.ports` once it exists.
+fn read_ports_file(dir: &std::path::Path, exe: &str, pid: u32) -> serde_json::Value {
+    let path = dir.join(format!("{exe}_{pid}.ports"));
+    let mut text = String::new();
+    proc_kit::poll_until("the ports file", || {
+        text = std::fs::read_to_string(&path).unwrap_or_default();
+        !text.is_empty()
+    });
+    serde_json::from_str(&text).expect("ports file is JSON")
+}
+
+#[test]
+fn pid_and_ports_files_and_signal_by_pid_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("sluice.pid");
+    let ports_dir = dir.path().join("ports");
+    std::fs::create_dir(&ports_dir).unwrap();
+    let mut server = proc_kit::Proc::start(
+        dir.path(),
+        &[
+            "-a",
+            "127.0.0.1",
+            "-p",
+            "-1",
+            "-m",
+            "-1",
+            "-P",
+            pid_file.to_str().unwrap(),
+            "--ports_file_dir",
+            ports_dir.to_str().unwrap(),
+        ],
+    );
+    let pid = server.pid();
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), pid.to_string());
+    let ports = read_ports_file(&ports_dir, "sluice-server", pid);
+    assert_eq!(
+        ports["nats"],
+        serde_json::json!([format!("nats://127.0.0.1:{}", server.port)])
+    );
+    let monitoring = ports["monitoring"][0].as_str().expect("monitoring URL");
+    assert!(monitoring.starts_with("http://127.0.0.1:"), "{ports}");
+    assert_eq!(ports.as_object().unwrap().len(), 2, "{ports}");
+
+    // --signal reload addressed by the PID file reaches the server.
+    let (status, err) = proc_kit::send_signal(&format!("reload={}", pid_file.display()));
+    assert!(status.success(), "{err}");
+    server.wait_log("Trapped \"hangup\" signal");
+    // --signal quit: an orderly shutdown that removes the ports file.
+    let (status, err) = proc_kit::send_signal(&format!("quit={}", pid_file.display()));
+    assert!(status.success(), "{err}");
+    assert_eq!(server.wait_exit().code(), Some(0));
+    assert!(server.log_text().contains("Trapped \"interrupt\" signal"));
+    assert_eq!(std::fs::read_dir(&ports_dir).unwrap().count(), 0);
+}
+
+#[test]
+fn signal_stop_and_term_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = proc_kit::Proc::start(dir.path(), &["-a", "127.0.0.1", "-p", "-1"]);
+    let (status, err) = proc_kit::send_signal(&format!("term={}", server.pid()));
+    assert!(status.success(), "{err}");
+    assert_eq!(server.wait_exit().code(), Some(0));
+    assert!(server.log_text().contains("Trapped \"terminated\" signal"));
+
+    // stop is SIGKILL, as in nats-server.
+    let mut server = proc_kit::Proc::start(dir.path(), &["-a", "127.0.0.1", "-p", "-1"]);
+    let (status, err) = proc_kit::send_signal(&format!("stop={}", server.pid()));
+    assert!(status.success(), "{err}");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(server.wait_exit().signal(), Some(9));
+
+    let (status, err) = proc_kit::send_signal("bogus=1");
+    assert!(!status.success());
+    assert!(err.contains("unknown signal \"bogus\""), "{err}");
+    let (status, err) = proc_kit::send_signal("reload=not-a-pid");
+    assert!(!status.success());
+    assert!(err.contains("invalid pid: not-a-pid"), "{err}");
+}
+
+/// The same files from nats-server, to pin their names and shapes.
+#[test]
+#[ignore = "reference twin: runs nats-server"]
+fn reference_pid_and_ports_files() {
+    let Some(bin) = common::require_nats_server() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("n.pid");
+    let mut child = ServerProcess(
+        Command::new(&bin)
+            .args(["-a", "127.0.0.1", "-p", "-1", "-m", "-1", "-P"])
+            .arg(&pid_file)
+            .arg("--ports_file_dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = child.0.id();
+    let exe = bin.file_name().unwrap().to_str().unwrap().to_owned();
+    let ports = read_ports_file(dir.path(), &exe, pid);
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), pid.to_string());
+    assert!(ports["nats"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("nats://127.0.0.1:"));
+    assert!(ports["monitoring"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1:"));
+    assert_eq!(ports.as_object().unwrap().len(), 2, "{ports}");
+    signal(&child, "-INT");
+    wait_exit(&mut child);
+    assert!(!dir.path().join(format!("{exe}_{pid}.ports")).exists());
+}

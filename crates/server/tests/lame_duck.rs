@@ -24,11 +24,35 @@ fn conf(dir: &std::path::Path) -> std::path::PathBuf {
 
 #[tokio::test]
 async fn lame_duck_informs_then_closes_clients_and_exits() {
+    informs_then_closes(std::path::Path::new(proc_kit::BIN)).await;
+}
+
+#[tokio::test]
+#[ignore = "reference twin: runs nats-server"]
+async fn reference_lame_duck_informs_then_closes_clients_and_exits() {
+    if let Some(bin) = nats_server_bin() {
+        informs_then_closes(&bin).await;
+    }
+}
+
+/// The reference nats-server: `$NATS_SERVER_BIN`, else the project's `.venv`.
+fn nats_server_bin() -> Option<std::path::PathBuf> {
+    let bin = std::env::var_os("NATS_SERVER_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/nats-server")
+        });
+    assert!(bin.exists(), "nats-server not found (set NATS_SERVER_BIN)");
+    Some(bin)
+}
+
+async fn informs_then_closes(bin: &std::path::Path) {
     let dir = tempfile::tempdir().unwrap();
     let conf = conf(dir.path());
     let pid_file = dir.path().join("sluice.pid");
-    let mut server = Proc::start(
-        dir.path(),
+    let mut server = Proc::start_bin(
+        bin,
+        &dir.path().join("sluice.log"),
         &[
             "-c",
             conf.to_str().unwrap(),
@@ -79,9 +103,14 @@ async fn lame_duck_informs_then_closes_clients_and_exits() {
     // Everyone is closed after the grace period, and nothing else was sent to them.
     for raw in [&mut first, &mut second] {
         let rest = raw.read_to_close().await;
-        assert_eq!(rest.lines().count(), 1, "only the INFO: {rest:?}");
+        // Only the INFO, and perhaps the server's regular PING.
+        assert!(
+            rest.lines().skip(1).all(|l| l == "PING"),
+            "only the INFO: {rest:?}"
+        );
     }
-    assert_eq!(old.read_to_close().await, "");
+    let old_rest = old.read_to_close().await;
+    assert!(old_rest.lines().all(|l| l == "PING"), "{old_rest:?}");
     assert!(
         started.elapsed() >= Duration::from_millis(500),
         "grace period"

@@ -44,7 +44,12 @@ impl Proc {
     }
 
     pub fn start_with_log(log: &Path, args: &[&str]) -> Proc {
-        let child = Command::new(BIN)
+        Self::start_bin(Path::new(BIN), log, args)
+    }
+
+    /// Starts `bin` (Sluice, or nats-server for a reference twin) the same way.
+    pub fn start_bin(bin: &Path, log: &Path, args: &[&str]) -> Proc {
+        let child = Command::new(bin)
             .args(args)
             .arg("-l")
             .arg(log)
