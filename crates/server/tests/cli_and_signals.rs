@@ -346,3 +346,16 @@ fn reference_pid_and_ports_files() {
     wait_exit(&mut child);
     assert!(!dir.path().join(format!("{exe}_{pid}.ports")).exists());
 }
+
+#[test]
+fn sample_config_is_valid_and_warning_free() {
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/sluice.conf");
+    let out = Command::new(BIN)
+        .args(["-t", "-c"])
+        .arg(&sample)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("warning"), "{err}");
+}
