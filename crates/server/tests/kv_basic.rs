@@ -1,7 +1,7 @@
 //! The key-value store of async-nats (0.51) as a user sees it: buckets (create, get,
 //! config, status, delete), put/get/entry/entry_for_revision, create-if-absent, update
 //! (compare-and-set), delete and purge (with expected revisions), history and its limit,
-//! keys, bucket max_age, and per-key TTLs with limit markers. Watches: `kv_watch.rs`.
+//! keys, persistence across a restart. Watches: `kv_watch.rs`; expiry: `kv_expiry.rs`.
 //!
 //! Each scenario runs against Sluice (`<name>`) and, ignored by default, against a real
 //! nats-server (`reference_<name>`): `cargo test --test kv_basic -- --ignored reference_`
@@ -16,12 +16,10 @@ mod kv_support;
 use std::time::Duration;
 
 use async_nats::jetstream::context::{CreateKeyValueErrorKind, KeyValueErrorKind};
-use async_nats::jetstream::kv::{
-    self, CreateErrorKind, Operation, PutErrorKind, Store, UpdateErrorKind,
-};
+use async_nats::jetstream::kv::{self, CreateErrorKind, Operation, PutErrorKind, UpdateErrorKind};
 use async_nats::jetstream::stream::{Compression, DiscardPolicy, StorageType};
 use async_nats::jetstream::Context;
-use common::jetstream::{poll, JsServer};
+use common::jetstream::JsServer;
 use kv_support::*;
 
 // ---------------------------------------------------------------------------------------
@@ -230,6 +228,159 @@ async fn max_value_size_refuses(server: &mut JsServer) {
     assert_eq!(put(&kv, "k", "short").await, 2);
 }
 kv_twins!(max_value_size_refuses => max_value_size_refuses_sluice, reference_max_value_size_refuses);
+
+/// The bytes a bucket holds (nats-server's count: 142 for a 100-byte value under a
+/// 12-byte subject, 97 for a purge marker there).
+async fn bytes(js: &Context, name: &str) -> u64 {
+    let kv = js.get_key_value(name).await.unwrap();
+    kv.status().await.unwrap().info.state.bytes
+}
+
+/// A bucket at its `max_bytes` refuses new values (discard new) and keeps the old ones.
+async fn max_bytes_refuses(server: &mut JsServer) {
+    let (_client, js) = server.connect().await;
+    let kv = js
+        .create_key_value(kv::Config {
+            bucket: "full".into(),
+            max_bytes: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let value = "v".repeat(100);
+    let mut stored = 0;
+    let err = loop {
+        match kv.put(format!("k{stored:02}"), value.clone().into()).await {
+            Ok(rev) => {
+                stored += 1;
+                assert_eq!(rev, stored);
+                assert!(stored < 20, "max_bytes never refused a value");
+            }
+            Err(err) => break err,
+        }
+    };
+    assert_eq!(err.kind(), PutErrorKind::Ack, "{err}");
+    assert_eq!(stored, 7, "100-byte values that fit in 1000 bytes");
+    assert_eq!(bytes(&js, "full").await, 994);
+    assert_eq!(values(&js, "full").await, stored);
+    assert_eq!(get(&kv, "k00").await, Some(value.clone()));
+    // Purging keys makes room again (their markers are small).
+    for k in ["k00", "k01", "k02", "k03"] {
+        kv.purge(k).await.unwrap();
+    }
+    assert_eq!(values(&js, "full").await, 7);
+    assert_eq!(bytes(&js, "full").await, 3 * 142 + 4 * 97);
+    assert_eq!(put(&kv, "again", &value).await, 12);
+}
+kv_twins!(max_bytes_refuses => max_bytes_refuses_sluice, reference_max_bytes_refuses);
+
+/// Bucket settings can be changed (`update_key_value`, `create_or_update_key_value`);
+/// a lower history trims kept revisions.
+async fn update_bucket_settings(server: &mut JsServer) {
+    let (_client, js) = server.connect().await;
+    let kv = bucket(&js, "tune", 5).await;
+    for i in 1..=4 {
+        put(&kv, "k", &format!("v{i}")).await;
+    }
+    assert_eq!(history(&kv, "k").await.len(), 4);
+
+    let kv = js
+        .update_key_value(kv::Config {
+            bucket: "tune".into(),
+            history: 2,
+            description: "tuned".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let status = kv.status().await.unwrap();
+    assert_eq!(status.history(), 2);
+    assert_eq!(status.info.config.description.as_deref(), Some("tuned"));
+    let fresh = js.get_key_value("tune").await.unwrap();
+    assert_eq!(fresh.status().await.unwrap().history(), 2);
+    assert_eq!(
+        history(&kv, "k").await,
+        vec![
+            s("k", "v3", 3, Operation::Put),
+            s("k", "v4", 4, Operation::Put)
+        ]
+    );
+
+    let kv = js
+        .create_or_update_key_value(kv::Config {
+            bucket: "tune".into(),
+            history: 3,
+            max_age: Duration::from_secs(600),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let status = kv.status().await.unwrap();
+    assert_eq!(
+        (status.history(), status.max_age()),
+        (3, Duration::from_secs(600))
+    );
+    assert_eq!(put(&kv, "k", "v5").await, 5);
+    assert_eq!(history(&kv, "k").await.len(), 3);
+
+    // create_or_update also creates.
+    let new = js
+        .create_or_update_key_value(config("brand_new", 2))
+        .await
+        .unwrap();
+    assert_eq!(new.status().await.unwrap().history(), 2);
+
+    // Updating a bucket that does not exist fails.
+    let Err(err) = js.update_key_value(config("nothing", 1)).await else {
+        panic!("updating a missing bucket succeeded");
+    };
+    assert_eq!(
+        err.kind(),
+        async_nats::jetstream::context::UpdateKeyValueErrorKind::NotFound,
+        "{err}"
+    );
+}
+kv_twins!(update_bucket_settings => update_bucket_settings_sluice, reference_update_bucket_settings);
+
+/// Values, revisions, markers and history survive a restart of the server (file
+/// storage); revisions go on from where they were.
+async fn values_survive_restart(server: &mut JsServer) {
+    let (_client, js) = server.connect().await;
+    let kv = bucket(&js, "durable", 3).await;
+    put(&kv, "a", "a1").await; // 1
+    put(&kv, "a", "a2").await; // 2
+    put(&kv, "b", "b1").await; // 3
+    kv.delete("b").await.unwrap(); // 4
+    put(&kv, "c", "c1").await; // 5
+    kv.purge("c").await.unwrap(); // 6
+    put(&kv, "d", "d1").await; // 7
+
+    server.restart().await;
+    let (_client, js) = server.connect().await;
+    let kv = js.get_key_value("durable").await.unwrap();
+    assert_eq!(kv.status().await.unwrap().values(), 6);
+    assert_eq!(get(&kv, "a").await.as_deref(), Some("a2"));
+    assert_eq!(
+        seen(&entry(&kv, "b").await.unwrap()),
+        s("b", "", 4, Operation::Delete)
+    );
+    assert_eq!(
+        seen(&entry(&kv, "c").await.unwrap()),
+        s("c", "", 6, Operation::Purge)
+    );
+    assert_eq!(
+        history(&kv, "a").await,
+        vec![
+            s("a", "a1", 1, Operation::Put),
+            s("a", "a2", 2, Operation::Put)
+        ]
+    );
+    assert_eq!(get(&kv, "d").await.as_deref(), Some("d1"));
+    assert_eq!(kv.update("d", "d2".into(), 7).await.unwrap(), 8);
+    let err = kv.create("a", "x".into()).await.unwrap_err();
+    assert_eq!(err.kind(), CreateErrorKind::AlreadyExists, "{err}");
+}
+kv_twins!(values_survive_restart => values_survive_restart_sluice, reference_values_survive_restart);
 
 /// `entry_for_revision` reads a kept revision of that key; a revision of another key, a
 /// revision the history limit dropped, and one not yet written read as nothing.
@@ -454,138 +605,16 @@ kv_twins!(
     ignore = "SLUICE BUG: a LastPerSubject consumer's pending count drops for passed-over old revisions, so keys() stops one key early"
 );
 
-// ---------------------------------------------------------------------------------------
-// Expiry: bucket max_age and per-key TTLs
-// ---------------------------------------------------------------------------------------
-
-/// Values in a bucket with `max_age` expire; the bucket then counts no values.
-async fn bucket_max_age_expires_values(server: &mut JsServer) {
+/// Keys of a bucket with many keys, all listed.
+async fn keys_of_many(server: &mut JsServer) {
     let (_client, js) = server.connect().await;
-    let kv = js
-        .create_key_value(kv::Config {
-            bucket: "aging".into(),
-            history: 3,
-            max_age: Duration::from_secs(1),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    put(&kv, "a", "1").await;
-    put(&kv, "a", "2").await;
-    put(&kv, "b", "3").await;
-    assert_eq!(get(&kv, "a").await.as_deref(), Some("2"));
-    poll("values to expire", || async {
-        get(&kv, "a").await.is_none() && get(&kv, "b").await.is_none()
-    })
-    .await;
-    assert!(entry(&kv, "a").await.is_none());
-    assert_eq!(values(&js, "aging").await, 0);
-    assert_eq!(keys(&kv).await, Vec::<String>::new());
-    assert_eq!(history(&kv, "a").await, vec![]);
-    // The bucket goes on: a new value gets the next revision.
-    assert_eq!(put(&kv, "a", "4").await, 4);
-}
-kv_twins!(bucket_max_age_expires_values => bucket_max_age_expires_values_sluice, reference_bucket_max_age_expires_values);
-
-async fn ttl_bucket(js: &Context, name: &str, max_age: Duration) -> Store {
-    js.create_key_value(kv::Config {
-        bucket: name.into(),
-        history: 5,
-        max_age,
-        limit_markers: Some(Duration::from_secs(1)),
-        ..Default::default()
-    })
-    .await
-    .unwrap_or_else(|e| panic!("create bucket {name} with limit markers: {e}"))
-}
-
-/// `limit_markers` turns on per-message TTLs and subject delete markers in the stream.
-async fn limit_markers_config(server: &mut JsServer) {
-    let (_client, js) = server.connect().await;
-    let kv = ttl_bucket(&js, "marked", Duration::ZERO).await;
-    let c = &kv.stream.cached_info().config;
-    assert!(c.allow_message_ttl);
-    assert_eq!(c.subject_delete_marker_ttl, Some(Duration::from_secs(1)));
-    let again = js.get_key_value("marked").await.unwrap();
-    let c = &again.stream.cached_info().config;
-    assert!(c.allow_message_ttl);
-    assert_eq!(c.subject_delete_marker_ttl, Some(Duration::from_secs(1)));
-}
-kv_twins!(limit_markers_config => limit_markers_config_sluice, reference_limit_markers_config, ignore = "needs per-message TTL");
-
-/// `create_with_ttl`: the key reads as absent once its TTL passes, and can be created
-/// again.
-async fn create_with_ttl_expires(server: &mut JsServer) {
-    let (_client, js) = server.connect().await;
-    let kv = ttl_bucket(&js, "ttl", Duration::ZERO).await;
-    let rev = kv
-        .create_with_ttl("k", "short".into(), Duration::from_secs(1))
-        .await
-        .unwrap();
-    assert_eq!(rev, 1);
-    put(&kv, "stays", "s").await; // 2
-    assert_eq!(get(&kv, "k").await.as_deref(), Some("short"));
-    let err = kv.create("k", "dup".into()).await.unwrap_err();
-    assert_eq!(err.kind(), CreateErrorKind::AlreadyExists, "{err}");
-
-    poll("the key to expire", || async {
-        get(&kv, "k").await.is_none()
-    })
-    .await;
-    assert_eq!(get(&kv, "stays").await.as_deref(), Some("s"));
-    assert_eq!(keys(&kv).await, ["stays"]);
-    let rev = kv.create("k", "again".into()).await.unwrap();
-    assert!(rev > 2, "revision {rev}");
-    assert_eq!(get(&kv, "k").await.as_deref(), Some("again"));
-}
-kv_twins!(create_with_ttl_expires => create_with_ttl_expires_sluice, reference_create_with_ttl_expires, ignore = "needs per-message TTL");
-
-/// `purge_with_ttl`: the purge marker itself goes away after its TTL.
-async fn purge_with_ttl_marker_expires(server: &mut JsServer) {
-    let (_client, js) = server.connect().await;
-    let kv = ttl_bucket(&js, "pttl", Duration::ZERO).await;
-    for i in 0..3 {
-        put(&kv, "gone", &format!("g{i}")).await;
-        put(&kv, "kept", &format!("k{i}")).await;
+    let kv = bucket(&js, "lots", 1).await;
+    let mut expected = Vec::new();
+    for i in 0..500 {
+        let key = format!("key.{i:04}");
+        put(&kv, &key, "v").await;
+        expected.push(key);
     }
-    assert_eq!(values(&js, "pttl").await, 6);
-    kv.purge_with_ttl("gone", Duration::from_secs(1))
-        .await
-        .unwrap(); // 7
-    assert_eq!(values(&js, "pttl").await, 4);
-    let e = entry(&kv, "gone").await.unwrap();
-    assert_eq!(seen(&e), s("gone", "", 7, Operation::Purge));
-    assert_eq!(get(&kv, "gone").await, None);
-
-    poll("the purge marker to expire", || async {
-        values(&js, "pttl").await == 3
-    })
-    .await;
-    assert!(entry(&kv, "gone").await.is_none());
-    assert_eq!(history(&kv, "gone").await, vec![]);
-    assert_eq!(keys(&kv).await, ["kept"]);
+    assert_eq!(keys(&kv).await, expected);
 }
-kv_twins!(purge_with_ttl_marker_expires => purge_with_ttl_marker_expires_sluice, reference_purge_with_ttl_marker_expires, ignore = "needs per-message TTL");
-
-/// With limit markers, a value aging out of a `max_age` bucket leaves a marker that a
-/// watcher sees as a Purge of that key; the marker goes away after its own TTL.
-async fn max_age_marker_seen_by_watch(server: &mut JsServer) {
-    let (_client, js) = server.connect().await;
-    let kv = ttl_bucket(&js, "aged", Duration::from_secs(1)).await;
-    let mut w = kv.watch_all().await.unwrap();
-    put(&kv, "k", "v").await; // 1
-    assert_eq!(seen(&next(&mut w).await), s("k", "v", 1, Operation::Put));
-    let e = next(&mut w).await;
-    assert_eq!(
-        (e.key.as_str(), text(&e).as_str(), e.operation),
-        ("k", "", Operation::Purge)
-    );
-    assert!(e.revision > 1);
-    assert_eq!(get(&kv, "k").await, None);
-    poll("the marker to expire", || async {
-        values(&js, "aged").await == 0
-    })
-    .await;
-    assert!(entry(&kv, "k").await.is_none());
-}
-kv_twins!(max_age_marker_seen_by_watch => max_age_marker_seen_by_watch_sluice, reference_max_age_marker_seen_by_watch, ignore = "needs per-message TTL");
+kv_twins!(keys_of_many => keys_of_many_sluice, reference_keys_of_many);
