@@ -1226,6 +1226,45 @@ async fn direct_get_variants() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn republish_configs() {
+    let mut s = Script::default();
+    for (name, config) in [
+        (
+            "R1",
+            r#"{"name":"R1","subjects":["r1.>"],"republish":{"src":"r1.>","dest":"r1.y.>"}}"#,
+        ),
+        (
+            "R2",
+            r#"{"name":"R2","subjects":["r2.>"],"republish":{"src":"r2.*","dest":"out.>"}}"#,
+        ),
+        (
+            "R3",
+            r#"{"name":"R3","subjects":["r3.>"],"republish":{"dest":""}}"#,
+        ),
+        (
+            "R4",
+            r#"{"name":"R4","subjects":["r4.>"],"republish":{"dest":"out.r4.>"}}"#,
+        ),
+        (
+            "R5",
+            r#"{"name":"R5","subjects":["r5.>"],"republish":{"src":"r5.*","dest":"out.$1.{{wildcard(1)}}","headers_only":true}}"#,
+        ),
+        (
+            "R6",
+            r#"{"name":"R6","subjects":["r6.>"],"republish":{"src":"r6.*","dest":"out.$2"}}"#,
+        ),
+        (
+            "R7",
+            r#"{"name":"R7","subjects":["r7.*"],"republish":{"src":"r7.*","dest":"*"}}"#,
+        ),
+    ] {
+        s.create(name, config);
+    }
+    s.req("r4.a", "x");
+    run("republish_configs", s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn direct_get_batches_and_multi_last() {
     let mut s = Script::default();
     s.create(

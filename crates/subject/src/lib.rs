@@ -20,9 +20,11 @@ mod error;
 pub mod index;
 pub mod matching;
 mod result;
+pub mod transform;
 mod trie;
 pub mod validate;
 
 pub use index::{InvalidSubject, MatchResult, QueueGroup, SubjectIndex, DEFAULT_CACHE_CAPACITY};
 pub use matching::{subject_matches, subjects_collide, subset_of};
+pub use transform::{SubjectTransform, TransformError};
 pub use validate::{is_literal, is_valid_literal_subject, is_valid_queue_name, is_valid_subject};

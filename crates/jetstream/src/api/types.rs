@@ -104,6 +104,17 @@ pub struct PlacementJson {
     pub preferred: String,
 }
 
+/// `republish`: where stored messages are published again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RepublishJson {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub src: String,
+    pub dest: String,
+    #[serde(skip_serializing_if = "is_false")]
+    pub headers_only: bool,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ConsumerLimitsJson {
@@ -151,7 +162,7 @@ pub struct StreamConfigJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject_transform: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub republish: Option<Value>,
+    pub republish: Option<RepublishJson>,
     pub allow_direct: bool,
     pub mirror_direct: bool,
     #[serde(skip_serializing_if = "is_false")]

@@ -121,6 +121,8 @@ enum OnSyncFailure {
     PubAck,
     Purge,
     MsgDelete,
+    /// Not sent at all (a republished copy of a write that did not become durable).
+    Drop,
 }
 
 #[derive(Debug)]
@@ -398,11 +400,9 @@ impl Engine {
         let no_ack = stream.config.no_ack;
         let mut removals = false;
         // Delete markers that expiry stored on the way reach consumers first.
-        for (seq, marker_subject) in std::mem::take(&mut stream.new_markers) {
-            for c in stream.consumers.values_mut() {
-                c.on_stored(seq, &marker_subject);
-            }
-        }
+        let Some(stream) = self.announce_stream_writes(&name) else {
+            return;
+        };
         if let Ok(Accepted::Stored(seq)) = &result {
             for c in stream.consumers.values_mut() {
                 c.on_stored(*seq, subject);
@@ -437,6 +437,25 @@ impl Engine {
             out: Outbound::to(reply, None, payload),
             guard: guarded.then_some((name, OnSyncFailure::PubAck)),
         });
+    }
+
+    /// Hands what a stream wrote besides the message at hand to the rest of the
+    /// engine: delete markers to its consumers, republished copies to the queue
+    /// (released once durable). Returns the stream for the caller to go on with.
+    fn announce_stream_writes(&mut self, name: &str) -> Option<&mut Stream> {
+        let stream = self.streams.get_mut(name)?;
+        for (seq, subject) in std::mem::take(&mut stream.new_markers) {
+            for c in stream.consumers.values_mut() {
+                c.on_stored(seq, &subject);
+            }
+        }
+        for r in std::mem::take(&mut stream.republished) {
+            self.queue.push(Queued {
+                out: Outbound::to(&r.subject, Some(r.headers), r.payload),
+                guard: Some((name.to_string(), OnSyncFailure::Drop)),
+            });
+        }
+        self.streams.get_mut(name)
     }
 
     /// Room under the account limit for a storage type, if that type is limited.
@@ -574,8 +593,10 @@ impl Engine {
                 .as_ref()
                 .and_then(|(stream, on_failure)| Some((stream, on_failure, failed.get(stream)?)));
             match failure {
+                Some((_, OnSyncFailure::Drop, _)) => {}
                 Some((stream, on_failure, why)) => {
                     let payload = match on_failure {
+                        OnSyncFailure::Drop => continue,
                         OnSyncFailure::PubAck => {
                             pub_ack_error(stream, &errors::stream_store_failed(why))
                         }
@@ -654,11 +675,8 @@ impl Engine {
                 match stream.expire(now) {
                     Ok(done) if !done.changed() => {}
                     Ok(done) => {
-                        for (seq, subject) in &done.markers {
-                            for c in stream.consumers.values_mut() {
-                                c.on_stored(*seq, subject);
-                            }
-                        }
+                        stream.new_markers.extend(done.markers);
+                        self.announce_stream_writes(name);
                         self.unsynced.insert(name.clone());
                         if done.removed > 0 {
                             self.after_removals(name, now);

@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use sluice_subject::{is_valid_subject, subjects_collide, subset_of};
+use sluice_subject::{is_valid_subject, subjects_collide, subset_of, SubjectTransform};
 
 use crate::api::errors::{self, ApiError};
 use crate::api::types::{
     CompressionJson, ConsumerLimitsJson, DiscardJson, PersistModeJson, PlacementJson,
-    RetentionJson, StorageJson, StreamConfigJson,
+    RepublishJson, RetentionJson, StorageJson, StreamConfigJson,
 };
 
 /// Longest stream name.
@@ -62,6 +62,16 @@ pub struct Placement {
     pub tags: Vec<String>,
 }
 
+/// Stored messages matching `src` are published again on the mapped subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Republish {
+    pub src: String,
+    pub dest: String,
+    pub headers_only: bool,
+    /// `None` for an empty `dest`: nats-server accepts it and republishes nothing.
+    pub transform: Option<SubjectTransform>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConsumerLimits {
     pub inactive_threshold: i64,
@@ -97,6 +107,7 @@ pub struct StreamConfig {
     pub deny_delete: bool,
     pub deny_purge: bool,
     pub allow_rollup: bool,
+    pub republish: Option<Republish>,
     /// Honour per-message `Nats-TTL` headers.
     pub allow_msg_ttl: bool,
     /// When > 0 (nanoseconds), a message removed by age that was the last on its
@@ -167,7 +178,11 @@ impl StreamConfig {
             },
             first_seq: self.first_seq,
             subject_transform: None,
-            republish: None,
+            republish: self.republish.as_ref().map(|r| RepublishJson {
+                src: r.src.clone(),
+                dest: r.dest.clone(),
+                headers_only: r.headers_only,
+            }),
             allow_direct: self.allow_direct,
             mirror_direct: self.mirror_direct,
             discard_new_per_subject: self.discard_new_per_subject,
@@ -397,10 +412,6 @@ pub fn check(req: &StreamConfigJson, pedantic: bool) -> Result<StreamConfig, Api
             "subject transforms are not supported by this server",
         ),
         (
-            req.republish.is_some(),
-            "republish is not supported by this server",
-        ),
-        (
             req.allow_msg_counter,
             "message counters are not supported by this server",
         ),
@@ -471,6 +482,11 @@ pub fn check(req: &StreamConfigJson, pedantic: bool) -> Result<StreamConfig, Api
         }
     }
 
+    let republish = match &req.republish {
+        None => None,
+        Some(r) => Some(check_republish(r, &subjects, pedantic)?),
+    };
+
     let placement = match &req.placement {
         Some(p) if *p == PlacementJson::default() => None,
         Some(p) => {
@@ -522,6 +538,7 @@ pub fn check(req: &StreamConfigJson, pedantic: bool) -> Result<StreamConfig, Api
         deny_delete: req.deny_delete,
         deny_purge,
         allow_rollup,
+        republish,
         allow_msg_ttl,
         subject_delete_marker_ttl: req.subject_delete_marker_ttl,
         consumer_limits: ConsumerLimits {
@@ -529,6 +546,43 @@ pub fn check(req: &StreamConfigJson, pedantic: bool) -> Result<StreamConfig, Api
             max_ack_pending: req.consumer_limits.max_ack_pending,
         },
         metadata,
+    })
+}
+
+/// nats-server's republish checks: an empty source means `>` (refused in pedantic
+/// mode), the destination must not feed the stream, and the mapping must compile.
+fn check_republish(
+    r: &RepublishJson,
+    subjects: &[String],
+    pedantic: bool,
+) -> Result<Republish, ApiError> {
+    let mut src = r.src.clone();
+    if src.is_empty() {
+        if pedantic {
+            return Err(errors::pedantic("republish source can not be empty"));
+        }
+        src = ">".into();
+    }
+    if !r.dest.is_empty() && subjects.iter().any(|s| subjects_collide(&r.dest, s)) {
+        return Err(invalid(
+            "stream configuration for republish destination forms a cycle",
+        ));
+    }
+    let transform = if r.dest.is_empty() {
+        None
+    } else {
+        Some(SubjectTransform::new(&src, &r.dest).map_err(|_| {
+            invalid(&format!(
+                "stream configuration for republish with transform from '{src}' to '{}' not valid",
+                r.dest
+            ))
+        })?)
+    };
+    Ok(Republish {
+        src,
+        dest: r.dest.clone(),
+        headers_only: r.headers_only,
+        transform,
     })
 }
 

@@ -45,6 +45,8 @@ pub struct Stream {
     pub age_floor: u64,
     /// Delete markers stored by expiry during `accept`, for the engine to announce.
     pub new_markers: Vec<(u64, String)>,
+    /// Copies to publish under `republish`, for the engine to send once durable.
+    pub republished: Vec<publish::Republished>,
 }
 
 impl Stream {
@@ -61,6 +63,7 @@ impl Stream {
             ttls: expiry::TtlIndex::default(),
             age_floor: 0,
             new_markers: Vec::new(),
+            republished: Vec::new(),
         }
     }
 

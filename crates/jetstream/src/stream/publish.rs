@@ -259,7 +259,7 @@ impl Stream {
                 .append(subject, None, b"", now)
                 .map_err(store_err)?;
             self.store.remove(seq, false).map_err(store_err)?;
-            seq
+            (seq, None)
         } else {
             let size = self.store.stored_size(subject, hdr_len, payload.len());
             if let Some(room) = room {
@@ -293,6 +293,18 @@ impl Stream {
                 has_rollup_header,
             )
             .map_err(|full| errors::stream_store_failed(full.text()))?;
+            // Republish target and the subject's previous sequence (for gap checks).
+            let republish_to = match self.config.republish.as_ref() {
+                Some(r) => r.transform.as_ref().and_then(|t| t.apply(subject)),
+                None => None,
+            };
+            let republish = match republish_to {
+                Some(to) => {
+                    let last = self.store.load_last(subject).map_err(store_err)?;
+                    Some((to, last.map_or(0, |m| m.seq), hdr.map(<[u8]>::to_vec)))
+                }
+                None => None,
+            };
             let seq = self
                 .store
                 .append(subject, hdr, payload, now)
@@ -300,8 +312,9 @@ impl Stream {
             self.index_ttl(seq, now, ttl);
             limits::enforce_after_append(&self.config, self.store.as_mut(), subject)
                 .map_err(store_err)?;
-            seq
+            (seq, republish)
         };
+        let (seq, republish) = seq;
         self.last_msg_id = msg_id;
         if !self.last_msg_id.is_empty() {
             self.dedupe.insert(
@@ -321,7 +334,70 @@ impl Stream {
             }
             None => {}
         }
+        if let Some((to, last_seq, hdr)) = republish {
+            self.republished
+                .push(self.republish_message(to, subject, seq, now, last_seq, hdr, payload));
+        }
         Ok(Accepted::Stored(seq))
+    }
+}
+
+/// A stored message published again under `republish`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Republished {
+    pub subject: String,
+    pub headers: Vec<u8>,
+    pub payload: Vec<u8>,
+}
+
+impl Stream {
+    /// The copy nats-server republishes: the message's headers plus `Nats-Stream`,
+    /// `Nats-Subject`, `Nats-Sequence`, `Nats-Time-Stamp`, `Nats-Last-Sequence`
+    /// (and, headers only, `Nats-Msg-Size` instead of the payload).
+    #[allow(clippy::too_many_arguments)]
+    fn republish_message(
+        &self,
+        to: String,
+        subject: &str,
+        seq: u64,
+        now: i64,
+        last_seq: u64,
+        hdr: Option<Vec<u8>>,
+        payload: &[u8],
+    ) -> Republished {
+        let headers_only = self
+            .config
+            .republish
+            .as_ref()
+            .is_some_and(|r| r.headers_only);
+        let mut block = match hdr.filter(|h| h.len() > 2) {
+            Some(mut h) => {
+                h.truncate(h.len() - 2);
+                h
+            }
+            None => b"NATS/1.0\r\n".to_vec(),
+        };
+        block.extend_from_slice(
+            format!(
+                "Nats-Stream: {}\r\nNats-Subject: {subject}\r\nNats-Sequence: {seq}\r\nNats-Time-Stamp: {}\r\nNats-Last-Sequence: {last_seq}\r\n",
+                self.config.name,
+                crate::time::format_rfc3339_nanos(now)
+            )
+            .as_bytes(),
+        );
+        if headers_only {
+            block.extend_from_slice(format!("Nats-Msg-Size: {}\r\n", payload.len()).as_bytes());
+        }
+        block.extend_from_slice(b"\r\n");
+        Republished {
+            subject: to,
+            headers: block,
+            payload: if headers_only {
+                Vec::new()
+            } else {
+                payload.to_vec()
+            },
+        }
     }
 }
 
