@@ -182,3 +182,65 @@ fn reload_without_a_config_file_is_refused() {
     server.signal("-INT");
     assert_eq!(server.wait_exit().code(), Some(0));
 }
+
+#[tokio::test]
+async fn reload_lowers_max_connections_and_writes_a_new_pid_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("sluice.conf");
+    write_conf(&conf, "max_connections: 10");
+    let mut server = Proc::start(dir.path(), &["-c", conf.to_str().unwrap()]);
+    let connect = r#"{"protocol":1,"verbose":false}"#;
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        clients.push(Raw::connect(server.addr(), connect).await);
+    }
+
+    let pid_file = dir.path().join("new.pid");
+    write_conf(
+        &conf,
+        &format!("max_connections: 1\npidfile: \"{}\"", pid_file.display()),
+    );
+    server.signal("-HUP");
+    let log = server.wait_log("Reloaded server configuration");
+    assert!(log.contains("Reloaded: max_connections = 1"), "{log}");
+    assert!(
+        log.contains("Closed 2 connections to fall within max_connections"),
+        "{log}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap(),
+        server.pid().to_string()
+    );
+
+    // Two of the three are closed with nats-server's error; one stays. Nothing is
+    // written to them until then (a write to a closed socket could reset it and lose
+    // the error it holds).
+    let mut closed = vec![false; clients.len()];
+    proc_kit::wait_async("two connections closed", || {
+        for (i, raw) in clients.iter_mut().enumerate() {
+            let mut chunk = [0u8; 256];
+            match raw.stream.try_read(&mut chunk) {
+                Ok(0) => closed[i] = true,
+                Ok(n) => raw.buf.extend_from_slice(&chunk[..n]),
+                Err(_) => {}
+            }
+        }
+        closed.iter().filter(|c| **c).count() == 2
+    })
+    .await;
+    for (i, raw) in clients.iter_mut().enumerate() {
+        if closed[i] {
+            assert_eq!(
+                String::from_utf8_lossy(&raw.buf),
+                "-ERR 'maximum connections exceeded'\r\n"
+            );
+        } else {
+            tokio::io::AsyncWriteExt::write_all(&mut raw.stream, b"PING\r\n")
+                .await
+                .unwrap();
+            assert_eq!(raw.read_until("PONG\r\n").await, "PONG\r\n");
+        }
+    }
+    server.signal("-TERM");
+    assert_eq!(server.wait_exit().code(), Some(0));
+}
