@@ -66,7 +66,7 @@ async fn metrics_report_a_known_scenario() {
     let subr = async_nats::connect(&server.url).await.unwrap();
     let pubr = async_nats::connect(&server.url).await.unwrap();
     let mut sub = subr.subscribe("core.>").await.unwrap();
-    subr.flush().await.unwrap();
+    server.wait_for_subs("core.x", 1).await;
     for _ in 0..5 {
         pubr.publish("core.x", "0123456789".into()).await.unwrap();
     }
@@ -183,7 +183,7 @@ async fn metrics_follow_prometheus_conventions() {
     let client = async_nats::connect(&server.url).await.unwrap();
     let js = jetstream::new(client.clone());
     js.create_stream(stream::Config {
-        name: "KV \"odd\\name".replace([' ', '"', '\\'], "_"),
+        name: "ODD-name_1".into(),
         subjects: vec!["odd.>".into()],
         ..Default::default()
     })
@@ -219,7 +219,7 @@ async fn metrics_follow_prometheus_conventions() {
         value(
             &scrape,
             "sluice_stream_messages",
-            &[("stream", "KV__odd__name")]
+            &[("stream", "ODD-name_1")]
         ),
         0.0
     );

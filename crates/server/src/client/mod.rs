@@ -520,15 +520,9 @@ impl Connection {
         let _ = tokio::time::timeout(STALL_MAX, wait).await;
     }
 
-    /// After a read batch: wake every writer this batch queued bytes for, and publish the
-    /// batch's counters.
+    /// After a read batch: publish the batch's counters, then wake every writer this
+    /// batch queued bytes for (so whoever receives the messages finds them counted).
     fn finish_batch(&mut self) {
-        let router = self.server.router();
-        router.flush(&mut self.publish);
-        if self.wrote_own {
-            self.shared.out.signal();
-            self.wrote_own = false;
-        }
         self.shared.meta.add_in(self.in_msgs, self.in_bytes);
         if self.in_msgs > 0 {
             self.server.stats().add_in(self.in_msgs, self.in_bytes);
@@ -541,6 +535,12 @@ impl Connection {
                 .add_out(self.publish.out_msgs, self.publish.out_bytes);
             self.publish.out_msgs = 0;
             self.publish.out_bytes = 0;
+        }
+        let router = self.server.router();
+        router.flush(&mut self.publish);
+        if self.wrote_own {
+            self.shared.out.signal();
+            self.wrote_own = false;
         }
     }
 

@@ -257,7 +257,15 @@ impl ClosedConnections {
         info.reason = Some(reason.to_string());
         info.pending_bytes = 0;
         info.sort.stop = now;
-        let subs = subs.iter().map(|s| SubDetail::of(s)).collect();
+        // nats-server names the account in a closed connection's subscriptions.
+        let subs = subs
+            .iter()
+            .map(|s| SubDetail {
+                account: Some("$G"),
+                account_tag: Some("$G"),
+                ..SubDetail::of(s)
+            })
+            .collect();
         let mut ring = self.ring.lock();
         if ring.len() >= MAX_CLOSED {
             ring.pop_front();

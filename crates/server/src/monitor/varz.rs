@@ -23,15 +23,12 @@ pub struct JsConfig {
     pub max_memory: i64,
     pub max_storage: i64,
     pub store_dir: String,
-    #[serde(skip_serializing_if = "is_zero")]
+    /// Nanoseconds between background fsyncs (with `sync_always`, each publish is
+    /// synced as well).
     pub sync_interval: i64,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub sync_always: bool,
     pub strict: bool,
-}
-
-fn is_zero(v: &i64) -> bool {
-    *v == 0
 }
 
 #[derive(Debug, Serialize)]
@@ -65,7 +62,7 @@ pub fn js_config(r: &EngineReport) -> JsConfig {
         max_memory: r.server_max_memory,
         max_storage: r.server_max_store,
         store_dir: r.store_dir.clone(),
-        sync_interval: if r.sync_always { 0 } else { r.sync_interval },
+        sync_interval: r.sync_interval,
         sync_always: r.sync_always,
         strict: true,
     }

@@ -227,3 +227,15 @@ impl Drop for Monitored {
         }
     }
 }
+
+impl Monitored {
+    /// Waits until `/subsz` shows `n` client subscriptions that `subject` would reach
+    /// (a client's `flush` does not wait for the server to have taken its SUB).
+    pub async fn wait_for_subs(&self, subject: &str, n: u64) {
+        let path = format!("/subsz?subs=1&test={subject}");
+        poll(&format!("{n} subscription(s) for {subject}"), || async {
+            self.json(&path).await["total"].as_u64() == Some(n)
+        })
+        .await;
+    }
+}
