@@ -661,6 +661,98 @@ async fn kv_oversized_delete_with_wrong_revision() {
     .await;
 }
 
+/// Reads `n` entries of a watch: key, revision, operation, value, delta (the pending
+/// count of the delivery) and seen_current.
+async fn read_watch(r: &mut Rec, what: &str, watch: Result<kv::Watch, kv::WatchError>, n: usize) {
+    let mut watch = match watch {
+        Ok(w) => w,
+        Err(e) => {
+            r.note(what, format!("Err({e})"));
+            return;
+        }
+    };
+    let mut seen = Vec::new();
+    for _ in 0..n {
+        match tokio::time::timeout(differential::REPLY_WAIT, watch.next()).await {
+            Ok(Some(Ok(e))) => seen.push(format!(
+                "{}@{} {:?} {:?} delta {} current {}",
+                e.key, e.revision, e.operation, e.value, e.delta, e.seen_current
+            )),
+            Ok(Some(Err(e))) => seen.push(format!("Err({e})")),
+            Ok(None) => {
+                seen.push("ended".into());
+                break;
+            }
+            Err(_) => {
+                seen.push("nothing more".into());
+                break;
+            }
+        }
+    }
+    r.note(what, seen.join("; "));
+}
+
+/// Watches: from a revision, with history (last per subject), of some keys, and of
+/// new changes only.
+async fn kv_watch_session(mut r: Rec) -> Rec {
+    let created =
+        r.js.create_key_value(kv::Config {
+            bucket: "W".into(),
+            history: 4,
+            ..Default::default()
+        })
+        .await;
+    let Some(store) = r.result("create_key_value W", created, |_| String::new()) else {
+        return r;
+    };
+    // a@1 b@2 a@3 c@4 (b deleted)@5 d.x@6: the last per subject are 3, 4, 5 and 6.
+    for (key, value) in [("a", "1"), ("b", "1"), ("a", "2"), ("c", "1")] {
+        let res = store.put(key, value.into()).await;
+        r.result(&format!("put {key}={value}"), res, |rev| rev.to_string());
+    }
+    let res = store.delete("b").await;
+    r.result("delete b", res, |_| String::new());
+    let res = store.put("d.x", "1".into()).await;
+    r.result("put d.x=1", res, |rev| rev.to_string());
+
+    let w = store.watch_all_from_revision(2).await;
+    read_watch(&mut r, "watch_all_from_revision 2", w, 5).await;
+    let w = store.watch_from_revision("a", 1).await;
+    read_watch(&mut r, "watch_from_revision a 1", w, 2).await;
+    let w = store.watch_with_history("d.*").await;
+    read_watch(&mut r, "watch_with_history d.*", w, 1).await;
+    let w = store.watch_many_with_history(["a", "c"]).await;
+    read_watch(&mut r, "watch_many_with_history a c", w, 2).await;
+
+    // New changes only: nothing of the past, then what is put.
+    match store.watch_all().await {
+        Ok(mut w) => {
+            let res = store.put("e", "new".into()).await;
+            r.result("put e=new", res, |rev| rev.to_string());
+            let res = store.purge("a").await;
+            r.result("purge a", res, |_| String::new());
+            let mut seen = Vec::new();
+            for _ in 0..2 {
+                match tokio::time::timeout(differential::REPLY_WAIT, w.next()).await {
+                    Ok(Some(Ok(e))) => seen.push(format!(
+                        "{}@{} {:?} {:?} delta {}",
+                        e.key, e.revision, e.operation, e.value, e.delta
+                    )),
+                    other => seen.push(format!("{:?}", other.map(|o| o.map(|x| x.is_ok())))),
+                }
+            }
+            r.note("watch_all (new)", seen.join("; "));
+        }
+        Err(e) => r.note("watch_all (new)", format!("Err({e})")),
+    }
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kv_watches() {
+    run("kv_watches", kv_watch_session).await;
+}
+
 /// Keys whose older values lie between the last values of other keys: the consumer
 /// `keys()` makes (deliver last per subject) must still reach the last key.
 async fn kv_keys_session(mut r: Rec) -> Rec {
@@ -692,6 +784,8 @@ async fn kv_keys_session(mut r: Rec) -> Rec {
         }
         Err(e) => r.note("keys", format!("Err({e})")),
     }
+    let w = store.watch_with_history(">").await;
+    read_watch(&mut r, "watch_with_history >", w, 3).await;
     // The same consumer by hand: the pending count after each delivery.
     let reply = r
         .api(
