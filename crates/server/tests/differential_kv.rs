@@ -375,13 +375,18 @@ where
         Other::Nats(n) => n.addr,
     };
 
-    let a = session(connect(ns.addr).await).await.finish();
-    let b = tokio::time::timeout(Duration::from_secs(60), async {
-        session(connect(other_addr).await).await
-    })
-    .await
-    .expect("the session ends on Sluice within a minute")
-    .finish();
+    // Both sides at once (each on its own server): the sessions wait on expiries.
+    let (a, b) = tokio::join!(
+        async { session(connect(ns.addr).await).await.finish() },
+        async {
+            tokio::time::timeout(Duration::from_secs(60), async {
+                session(connect(other_addr).await).await
+            })
+            .await
+            .expect("the session ends on Sluice within a minute")
+            .finish()
+        }
+    );
 
     let mut report = String::new();
     let mut mismatches = 0;
