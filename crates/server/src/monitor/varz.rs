@@ -178,13 +178,26 @@ fn nanos(d: std::time::Duration) -> i64 {
     d.as_nanos().min(i64::MAX as u128) as i64
 }
 
-/// The engine's report, if JetStream runs and answers in time.
+/// How long monitoring waits for the JetStream thread's snapshot.
+const REPORT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The engine's report, if JetStream runs and answers in time. A full engine queue is
+/// retried until the deadline rather than taken for JetStream being off.
 pub async fn engine_report(shared: &ServerShared) -> Option<EngineReport> {
-    let rx = shared.jetstream_report()?;
-    tokio::time::timeout(std::time::Duration::from_secs(5), rx)
-        .await
-        .ok()?
-        .ok()
+    if !shared.options().jetstream {
+        return None;
+    }
+    let deadline = tokio::time::Instant::now() + REPORT_TIMEOUT;
+    let rx = loop {
+        if let Some(rx) = shared.jetstream_report() {
+            break rx;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    };
+    tokio::time::timeout_at(deadline, rx).await.ok()?.ok()
 }
 
 pub async fn varz(shared: &Arc<ServerShared>) -> Reply {
