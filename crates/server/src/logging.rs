@@ -392,6 +392,17 @@ fn describe_out(bytes: &[u8]) -> String {
     format!("->> [{text}]")
 }
 
+/// A byte count as nats-server prints limits: `512 B`, `17.66 GB`, `1.00 TB`.
+pub fn friendly_bytes(bytes: i64) -> String {
+    const UNITS: [&str; 6] = ["K", "M", "G", "T", "P", "E"];
+    let b = bytes as f64;
+    if b < 1024.0 {
+        return format!("{bytes} B");
+    }
+    let exp = ((b.ln() / 1024f64.ln()) as usize).clamp(1, UNITS.len());
+    format!("{:.2} {}B", b / 1024f64.powi(exp as i32), UNITS[exp - 1])
+}
+
 /// UTC wall-clock time as `YYYY/MM/DD HH:MM:SS.micros` (no tz database needed).
 fn format_now() -> String {
     let (y, m, d, hh, mm, ss, nanos) = now_parts();
@@ -456,6 +467,13 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(20_784), (2026, 11, 27));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn friendly_bytes_as_nats_server() {
+        assert_eq!(friendly_bytes(512), "512 B");
+        assert_eq!(friendly_bytes(1 << 40), "1.00 TB");
+        assert_eq!(friendly_bytes(1536 * 1024 * 1024), "1.50 GB");
     }
 
     #[test]

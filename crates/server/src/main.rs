@@ -95,15 +95,9 @@ fn run(opts: Options, cli: Arc<Cli>) -> anyhow::Result<()> {
         if let Some(path) = &cli.config {
             tracing::info!("Using configuration file: {}", path.display());
         }
-        let name = opts.server_name.clone();
         let pid_file = opts.pid_file.clone();
         let ports_dir = opts.ports_file_dir.clone();
         let handle = sluice_server::start(opts).await?;
-        tracing::info!(
-            "  Name:     {}",
-            name.as_deref().unwrap_or(handle.shared().server_id())
-        );
-        tracing::info!("  ID:       {}", handle.shared().server_id());
         if let Some(path) = &pid_file {
             process::write_pid_file(path)
                 .with_context(|| format!("could not write pidfile {}", path.display()))?;

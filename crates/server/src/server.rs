@@ -207,6 +207,8 @@ pub async fn start(opts: Options) -> Result<ServerHandle, StartError> {
     );
     let server_id = info::new_server_id();
     let info = info::info_template(&opts, &server_id, addr.port(), auth.required());
+    tracing::info!("  Name:     {}", info.server_name);
+    tracing::info!("  ID:       {}", info.server_id);
     let router = Arc::new(Router::new());
     let monitor = crate::monitor::MonitorState::default();
     let (stop_accepting, stop_accepting_rx) = watch::channel(false);
@@ -299,11 +301,11 @@ fn start_jetstream(
     tracing::info!("---------------- JETSTREAM ----------------");
     tracing::info!(
         "  Max Memory:      {}",
-        opts.max_memory_store.unwrap_or_else(default_max_memory)
+        crate::logging::friendly_bytes(opts.max_memory_store.unwrap_or_else(default_max_memory))
     );
     tracing::info!(
         "  Max Storage:     {}",
-        opts.max_file_store.unwrap_or(DEFAULT_MAX_STORE)
+        crate::logging::friendly_bytes(opts.max_file_store.unwrap_or(DEFAULT_MAX_STORE))
     );
     tracing::info!(
         "  Store Directory: \"{}\"",

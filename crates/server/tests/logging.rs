@@ -57,7 +57,7 @@ fn startup_lines_name_version_listener_and_jetstream() {
         &format!("[INF]   Version:  {}", env!("CARGO_PKG_VERSION")),
         "[INF] Starting JetStream",
         "[INF]   Max Memory:",
-        "[INF]   Max Storage:",
+        "[INF]   Max Storage:     1.00 TB",
         &format!(
             "[INF]   Store Directory: \"{}\"",
             store.join("jetstream").display()
