@@ -789,3 +789,42 @@ async fn objects_survive_a_restart(server: &mut JsServer) {
     assert_eq!(get_bytes(&store, "after").await, b"new");
 }
 js_twins!(objects_survive_a_restart => objects_survive_a_restart_sluice, reference_objects_survive_a_restart);
+
+// ---------------------------------------------------------------------------------------
+// Chunks at the payload limit
+// ---------------------------------------------------------------------------------------
+
+/// Chunks of exactly max_payload (1 MiB) are stored and read back; larger ones cannot
+/// be published.
+async fn chunks_at_max_payload(server: &mut JsServer) {
+    let (client, js) = server.connect().await;
+    let max = client.server_info().max_payload;
+    assert_eq!(max, 1024 * 1024);
+    let store = bucket(&js, "MAXP").await;
+    let data = pseudo_random(3 * max, 3);
+    let info = put(
+        &store,
+        ObjectMetadata {
+            name: "max".into(),
+            chunk_size: Some(max),
+            ..Default::default()
+        },
+        &data,
+    )
+    .await;
+    assert_eq!((info.size, info.chunks), (3 * max, 3));
+    assert_eq!(get_bytes(&store, "max").await, data);
+
+    let mut over: &[u8] = &data[..max + 1];
+    let meta = ObjectMetadata {
+        name: "over".into(),
+        chunk_size: Some(max + 1),
+        ..Default::default()
+    };
+    assert!(store.put(meta, &mut over).await.is_err());
+    assert_eq!(
+        store.info("over").await.unwrap_err().kind(),
+        InfoErrorKind::NotFound
+    );
+}
+js_twins!(chunks_at_max_payload => chunks_at_max_payload_sluice, reference_chunks_at_max_payload);
