@@ -910,10 +910,11 @@ async fn publish_headers_and_dedupe() {
     s.info("P", r#"{"subjects_filter":">"}"#);
     s.req("$JS.API.STREAM.MSG.GET.P", r#"{"seq":11}"#);
     s.req("$JS.API.STREAM.MSG.GET.P", r#"{"last_by_subj":"p.nor"}"#);
-    // Dedupe with a short window and expected headers on a memory stream.
+    // Dedupe with a short window (long enough for a loaded CI machine) and expected
+    // headers on a memory stream.
     s.create(
         "PM",
-        r#"{"name":"PM","subjects":["pm"],"storage":"memory","duplicate_window":100000000}"#,
+        r#"{"name":"PM","subjects":["pm"],"storage":"memory","duplicate_window":5000000000}"#,
     );
     s.hreq("pm", &[(id, "a")], "1");
     s.hreq("pm", &[(id, "a")], "1");
@@ -1223,6 +1224,28 @@ async fn direct_get_variants() {
         s.req(subject, body);
     }
     run("direct_get_variants", s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn size_is_checked_before_headers() {
+    let mut s = Script::default();
+    s.create(
+        "SZ",
+        r#"{"name":"SZ","subjects":["sz.>"],"max_msg_size":40}"#,
+    );
+    let big = "x".repeat(60);
+    for h in [
+        ("Nats-Expected-Last-Subject-Sequence", "5"),
+        ("Nats-Expected-Last-Sequence", "5"),
+        ("Nats-Expected-Stream", "OTHER"),
+        ("Nats-TTL", "5s"),
+        ("Nats-Rollup", "bad"),
+        ("Nats-Incr", "1"),
+    ] {
+        s.hreq("sz.a", &[h], &big);
+        s.hreq("sz.a", &[h], "y");
+    }
+    run("size_is_checked_before_headers", s).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

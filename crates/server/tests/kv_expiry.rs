@@ -73,7 +73,7 @@ async fn limit_markers_config(server: &mut JsServer) {
     assert!(c.allow_message_ttl);
     assert_eq!(c.subject_delete_marker_ttl, Some(Duration::from_secs(1)));
 }
-kv_twins!(limit_markers_config => limit_markers_config_sluice, reference_limit_markers_config, ignore = "needs per-message TTL");
+kv_twins!(limit_markers_config => limit_markers_config_sluice, reference_limit_markers_config);
 
 /// `create_with_ttl`: once the TTL passes the value is replaced by a marker (a Purge
 /// entry) that itself goes after the bucket's marker TTL; the key can then be created
@@ -112,7 +112,7 @@ async fn create_with_ttl_expires(server: &mut JsServer) {
     assert_eq!(kv.create("k", "again".into()).await.unwrap(), 4);
     assert_eq!(get(&kv, "k").await.as_deref(), Some("again"));
 }
-kv_twins!(create_with_ttl_expires => create_with_ttl_expires_sluice, reference_create_with_ttl_expires, ignore = "needs per-message TTL");
+kv_twins!(create_with_ttl_expires => create_with_ttl_expires_sluice, reference_create_with_ttl_expires);
 
 /// `purge_with_ttl`: the purge marker itself goes away after its TTL.
 async fn purge_with_ttl_marker_expires(server: &mut JsServer) {
@@ -139,7 +139,7 @@ async fn purge_with_ttl_marker_expires(server: &mut JsServer) {
     assert_eq!(history(&kv, "gone").await, vec![]);
     assert_eq!(keys(&kv).await, ["kept"]);
 }
-kv_twins!(purge_with_ttl_marker_expires => purge_with_ttl_marker_expires_sluice, reference_purge_with_ttl_marker_expires, ignore = "needs per-message TTL");
+kv_twins!(purge_with_ttl_marker_expires => purge_with_ttl_marker_expires_sluice, reference_purge_with_ttl_marker_expires);
 
 /// With limit markers, a value aging out of a `max_age` bucket leaves a marker that a
 /// watcher sees as a Purge of that key; the marker goes away after its own TTL.
@@ -162,4 +162,4 @@ async fn max_age_marker_seen_by_watch(server: &mut JsServer) {
     .await;
     assert!(entry(&kv, "k").await.is_none());
 }
-kv_twins!(max_age_marker_seen_by_watch => max_age_marker_seen_by_watch_sluice, reference_max_age_marker_seen_by_watch, ignore = "needs per-message TTL");
+kv_twins!(max_age_marker_seen_by_watch => max_age_marker_seen_by_watch_sluice, reference_max_age_marker_seen_by_watch);

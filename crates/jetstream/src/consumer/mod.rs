@@ -253,9 +253,9 @@ impl Consumer {
             if let Some(lps) = &self.last_per_subject {
                 match lps.iter().next_back() {
                     Some(&top) if found.seq <= top && !lps.contains(&found.seq) => {
-                        // Not the last of its subject: skip it without delivering.
+                        // Not the last of its subject: skip it without delivering
+                        // (`recount` never counted it as pending).
                         self.state.skip_to(found.seq + 1);
-                        self.num_pending = self.num_pending.saturating_sub(1);
                         continue;
                     }
                     Some(&top) if found.seq <= top => {}

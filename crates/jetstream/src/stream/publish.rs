@@ -1,10 +1,11 @@
 //! The append policy: what a message published on a stream's subjects goes through,
 //! in nats-server's order (`processJetStreamMsg`):
 //!
-//! sealed → counters/`Nats-Expected-Stream`/TTL → `Nats-Expected-Last-Subject-Sequence`
-//! → `Nats-Expected-Last-Sequence` → schedules/source headers → `Nats-Msg-Id` duplicate
-//! → `Nats-Expected-Last-Msg-Id` → `Nats-Rollup` → `max_msg_size` → header size →
-//! account limits → interest → discard new → store → limits → roll-up purge.
+//! sealed → `max_msg_size` → header size → counters/`Nats-Expected-Stream`/TTL →
+//! `Nats-Expected-Last-Subject-Sequence` → `Nats-Expected-Last-Sequence` →
+//! schedules/source headers → `Nats-Msg-Id` duplicate → `Nats-Expected-Last-Msg-Id` →
+//! `Nats-Rollup` → account limits → interest → discard new → store → limits →
+//! roll-up purge → republish.
 
 use sluice_proto::headers;
 use sluice_store::StoreError;
@@ -155,6 +156,15 @@ impl Stream {
             return Err(errors::stream_sealed());
         }
         let hdr = hdr.filter(|h| !h.is_empty());
+        // nats-server 2.15 checks sizes before any header.
+        let hdr_len = hdr.map_or(0, <[u8]>::len);
+        let max = self.config.max_msg_size;
+        if max >= 0 && (hdr_len > max as usize || payload.len() > max as usize - hdr_len) {
+            return Err(errors::stream_message_exceeds_maximum());
+        }
+        if hdr_len > MAX_HEADER_LEN {
+            return Err(errors::stream_header_exceeds_maximum());
+        }
         let mut msg_id = String::new();
         let mut rollup: Option<bool> = None; // Some(true) = all, Some(false) = sub
         if hdr.is_some() {
@@ -243,14 +253,6 @@ impl Stream {
                     }
                 };
             }
-        }
-        let hdr_len = hdr.map_or(0, <[u8]>::len);
-        let max = self.config.max_msg_size;
-        if max >= 0 && (hdr_len > max as usize || payload.len() > max as usize - hdr_len) {
-            return Err(errors::stream_message_exceeds_maximum());
-        }
-        if hdr_len > MAX_HEADER_LEN {
-            return Err(errors::stream_header_exceeds_maximum());
         }
         let seq = if self.config.retention == Retention::Interest && !self.has_interest(subject) {
             // Nobody would ever consume it: take the sequence, keep nothing.
