@@ -657,7 +657,6 @@ async fn kv_oversized_wrong_revision_session(mut r: Rec) -> Rec {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "SLUICE BUG: a publish over max_msg_size that also fails Nats-Expected-Last-Subject-Sequence gets 10071 wrong last sequence; nats-server checks the size first (10054)"]
 async fn kv_oversized_delete_with_wrong_revision() {
     run(
         "kv_oversized_delete_with_wrong_revision",
@@ -854,7 +853,6 @@ async fn kv_keys_session(mut r: Rec) -> Rec {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "SLUICE BUG: a last_per_subject consumer takes skipped older values off num_pending, reaches 0 early and never delivers the last subject (KV keys() misses a key)"]
 async fn kv_keys_skip_older_values() {
     run("kv_keys_skip_older_values", kv_keys_session).await;
 }
