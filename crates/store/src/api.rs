@@ -73,6 +73,41 @@ pub trait MessageStore: Send {
         timestamp: i64,
     ) -> Result<u64, StoreError>;
 
+    /// Appends a message at `seq` (a stream mirror keeps its origin's sequences).
+    /// Sequences skipped between the last one and `seq` count as deleted, as
+    /// nats-server's `SkipMsgs` leaves them; an empty store simply starts at `seq`.
+    /// `seq` at or below the last sequence is refused with `SequenceInUse`.
+    ///
+    /// The default appends and removes a placeholder for each interior skipped
+    /// sequence (correct, but slow for large gaps); stores override it.
+    fn append_at(
+        &mut self,
+        seq: u64,
+        subject: &str,
+        headers: Option<&[u8]>,
+        payload: &[u8],
+        timestamp: i64,
+    ) -> Result<u64, StoreError> {
+        let state = self.state();
+        if seq <= state.last_seq {
+            return Err(StoreError::SequenceInUse {
+                requested: seq,
+                last_seq: state.last_seq,
+            });
+        }
+        if seq > state.last_seq + 1 {
+            if state.msgs == 0 {
+                self.set_first_seq(seq)?;
+            } else {
+                for _ in state.last_seq + 1..seq {
+                    let skipped = self.append(subject, None, b"", timestamp)?;
+                    self.remove(skipped, false)?;
+                }
+            }
+        }
+        self.append(subject, headers, payload, timestamp)
+    }
+
     /// Makes every append, removal and purge so far durable (fsync of data and of any
     /// directory entry created). A no-op for the memory store.
     fn sync(&mut self) -> Result<(), StoreError>;

@@ -112,6 +112,25 @@ impl MemStore {
 }
 
 impl MessageStore for MemStore {
+    fn append_at(
+        &mut self,
+        seq: u64,
+        subject: &str,
+        headers: Option<&[u8]>,
+        payload: &[u8],
+        timestamp: i64,
+    ) -> Result<u64, StoreError> {
+        if seq <= self.last_seq {
+            return Err(StoreError::SequenceInUse {
+                requested: seq,
+                last_seq: self.last_seq,
+            });
+        }
+        // Skipped sequences are simply absent: they count as deleted.
+        self.last_seq = seq - 1;
+        self.append(subject, headers, payload, timestamp)
+    }
+
     fn append(
         &mut self,
         subject: &str,

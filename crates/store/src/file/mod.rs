@@ -208,6 +208,17 @@ impl MessageStore for FileStore {
         self.append_msg(subject, headers, payload, timestamp)
     }
 
+    fn append_at(
+        &mut self,
+        seq: u64,
+        subject: &str,
+        headers: Option<&[u8]>,
+        payload: &[u8],
+        timestamp: i64,
+    ) -> Result<u64, StoreError> {
+        self.append_skipping_to(seq, subject, headers, payload, timestamp)
+    }
+
     fn sync(&mut self) -> Result<(), StoreError> {
         self.sync_all()
     }

@@ -106,6 +106,33 @@ impl FileStore {
         }
     }
 
+    /// Appends at `seq`: skipped sequences stay unassigned slots (deleted). A record
+    /// out of line with the active segment starts a new segment whose header carries
+    /// the skipped-to sequence, so recovery sees the jump as intended, not as damage.
+    pub(super) fn append_skipping_to(
+        &mut self,
+        seq: u64,
+        subject: &str,
+        headers: Option<&[u8]>,
+        payload: &[u8],
+        ts: i64,
+    ) -> Result<u64, StoreError> {
+        self.writable()?;
+        if seq <= self.last_seq {
+            return Err(StoreError::SequenceInUse {
+                requested: seq,
+                last_seq: self.last_seq,
+            });
+        }
+        let (last_seq, last_ts) = (self.last_seq, self.last_ts);
+        self.last_seq = seq - 1;
+        let r = self.append_msg(subject, headers, payload, ts);
+        if r.is_err() && self.last_seq == seq - 1 {
+            (self.last_seq, self.last_ts) = (last_seq, last_ts);
+        }
+        r
+    }
+
     pub(super) fn append_msg(
         &mut self,
         subject: &str,
