@@ -68,9 +68,14 @@ impl Engine {
             return self.dispatch_consumer(route, reply, headers, body, now);
         }
         let kind = match route {
-            Route::DirectGet(s) => return self.direct_get(s, None, reply, headers, body),
+            Route::DirectGet(s) => {
+                let s = self.direct_responder(s).unwrap_or_else(|| s.to_string());
+                return self.direct_get(&s, None, reply, headers, body);
+            }
             Route::DirectGetLast(s, key) => {
-                return self.direct_get(s, Some(key), reply, headers, body)
+                let s = self.direct_responder(s).unwrap_or_else(|| s.to_string());
+                let s = s.as_str();
+                return self.direct_get(s, Some(key), reply, headers, body);
             }
             Route::AccountInfo => Kind::AccountInfo,
             Route::StreamCreate(_) => Kind::Create,
@@ -166,6 +171,7 @@ impl Engine {
             cluster: cluster.then(|| ClusterInfoJson {
                 leader: self.config.server_name.clone(),
             }),
+            mirror: self.mirror_info(stream, now),
             ts: format_rfc3339_nanos(now),
         }
     }
@@ -259,6 +265,7 @@ impl Engine {
         if cfg.num_replicas > 1 {
             return Err(errors::stream_replicas_not_supported());
         }
+        self.check_mirror_origin(&mut cfg, pedantic)?;
         config::set_static_metadata(&mut cfg);
         if let Some(existing) = self.streams.get(name) {
             // Idempotent create: same configuration (ignoring the stored API level).
@@ -322,6 +329,7 @@ impl Engine {
         self.streams.insert(name.to_string(), stream);
         self.mark_unsynced(name);
         self.rebuild_index();
+        self.refresh_mirrors();
         Ok(gojson::encode(&StreamCreateResponse {
             kind: STREAM_CREATE_RESPONSE,
             error: None,
@@ -340,7 +348,8 @@ impl Engine {
             return Err(errors::stream_not_found());
         };
         config::set_static_metadata(&mut cfg);
-        let cfg = config::check_update(&existing.config, cfg)?;
+        let mut cfg = config::check_update(&existing.config, cfg)?;
+        self.check_mirror_origin(&mut cfg, pedantic)?;
         if self.overlaps_other_stream(&cfg) {
             return Err(errors::stream_subject_overlap());
         }
@@ -355,7 +364,9 @@ impl Engine {
             return Err(errors::stream_not_found());
         };
         let reindex = stream.config.subjects != cfg.subjects
-            || stream.config.allow_direct != cfg.allow_direct;
+            || stream.config.allow_direct != cfg.allow_direct
+            || stream.config.mirror_direct != cfg.mirror_direct
+            || stream.config.mirror != cfg.mirror;
         let became_interest = cfg.retention == config::Retention::Interest
             && stream.config.retention != config::Retention::Interest;
         stream.config = cfg;
@@ -386,6 +397,7 @@ impl Engine {
         if reindex {
             self.rebuild_index();
         }
+        self.refresh_mirrors();
         let Some(stream) = self.streams.get(name) else {
             return Err(errors::stream_not_found());
         };
@@ -424,6 +436,7 @@ impl Engine {
         };
         self.forget_stream(name);
         self.rebuild_index();
+        self.refresh_mirrors();
         let dir = self.stream_dir(name);
         if let Err(e) = stream.store.destroy() {
             // The stream is gone; make sure its data cannot come back under its name.

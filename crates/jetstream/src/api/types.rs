@@ -115,6 +115,43 @@ pub struct RepublishJson {
     pub headers_only: bool,
 }
 
+/// nats-server's `StreamSource`, as a stream's `mirror`. Transforms, `external` and
+/// `consumer` are kept only to be refused (or echoed) as given.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StreamSourceJson {
+    pub name: String,
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub opt_start_seq: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opt_start_time: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub filter_subject: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject_transforms: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external: Option<Value>,
+    /// A client-side shorthand for `external` (nats-server turns it into one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumer: Option<Value>,
+}
+
+/// STREAM.INFO's `mirror`: nats-server's `StreamSourceInfo`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StreamSourceInfoJson {
+    pub name: String,
+    /// Origin messages not yet copied.
+    pub lag: u64,
+    /// Nanoseconds since the origin was last heard from; -1 if never.
+    pub active: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ApiError>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub filter_subject: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ConsumerLimitsJson {
@@ -151,9 +188,9 @@ pub struct StreamConfigJson {
     pub duplicate_window: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub placement: Option<PlacementJson>,
-    /// Mirrors and sources are parsed but not supported (rejected by validation).
+    /// Local mirrors are supported; sources are parsed but refused by validation.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mirror: Option<Value>,
+    pub mirror: Option<StreamSourceJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sources: Option<Value>,
     pub compression: CompressionJson,
@@ -590,6 +627,8 @@ pub struct StreamInfoJson {
     pub state: StreamStateJson,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<ClusterInfoJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<StreamSourceInfoJson>,
     pub ts: String,
 }
 

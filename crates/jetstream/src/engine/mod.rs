@@ -23,6 +23,7 @@ use crate::stream::publish::{Accepted, AccountRoom};
 use crate::stream::Stream;
 
 mod consumers;
+mod mirror;
 mod report;
 pub use consumers::CONSUMER_SUBJECTS;
 pub use report::{ConsumerReport, EngineReport, StreamReport};
@@ -165,6 +166,10 @@ pub struct Engine {
     pub(crate) interest: Option<Box<dyn InterestOracle>>,
     /// Some consumer holds ack replies to release once its state is written.
     pub(crate) ack_replies_waiting: bool,
+    /// Copying progress of every mirror stream, by mirror name.
+    pub(crate) mirrors: BTreeMap<String, mirror::MirrorProgress>,
+    /// Some mirror has more to copy than one pass took.
+    pub(crate) mirror_backlog: bool,
 }
 
 /// The state that tells whether a store changed.
@@ -202,6 +207,8 @@ impl Engine {
             consumers_changed: true,
             interest: None,
             ack_replies_waiting: false,
+            mirrors: BTreeMap::new(),
+            mirror_backlog: false,
         };
         let records = engine.meta.list()?;
         let mut log = Vec::new();
@@ -220,6 +227,7 @@ impl Engine {
             }
         }
         engine.rebuild_index();
+        engine.refresh_mirrors();
         Ok((engine, log))
     }
 
@@ -283,6 +291,11 @@ impl Engine {
                 all.push(format!("$JS.API.DIRECT.GET.{}", s.name()));
                 all.push(format!("$JS.API.DIRECT.GET.{}.>", s.name()));
             }
+            let stands_in = s.config.mirror_direct && s.config.allow_direct;
+            if let Some(m) = s.config.mirror.as_ref().filter(|_| stands_in) {
+                all.push(format!("$JS.API.DIRECT.GET.{}", m.name));
+                all.push(format!("$JS.API.DIRECT.GET.{}.>", m.name));
+            }
             all.extend(s.config.subjects.iter().cloned());
         }
         all.sort();
@@ -319,7 +332,7 @@ impl Engine {
     pub fn has_responder(&self, subject: &str) -> bool {
         match api::route(subject) {
             Some(Route::DirectGet(s)) | Some(Route::DirectGetLast(s, _)) => {
-                self.streams.get(s).is_some_and(|s| s.config.allow_direct)
+                self.direct_responder(s).is_some()
             }
             Some(_) => true,
             None => false,
@@ -567,17 +580,15 @@ impl Engine {
     /// stream whose fsync failed are replaced by the storage error.
     pub fn commit(&mut self) -> Vec<Outbound> {
         let mut failed: BTreeMap<String, String> = BTreeMap::new();
-        if self.config.sync_always {
-            for name in std::mem::take(&mut self.unsynced) {
-                self.lazy_unsynced.remove(&name);
-                if let Some(err) = self.sync_stream(&name) {
-                    failed.insert(name, err);
-                }
-            }
-        }
-        // Consumers deliver only what the fsync above made durable, and their ack
-        // replies wait for their state to be written.
+        self.sync_written(&mut failed);
         let now = self.last_now;
+        // Mirrors copy what the fsync above made durable, and are fsynced in turn.
+        if !self.mirrors.is_empty() {
+            self.copy_mirrors(now);
+            self.sync_written(&mut failed);
+        }
+        // Consumers deliver only what the fsyncs above made durable, and their ack
+        // replies wait for their state to be written.
         let mut deliveries = Vec::new();
         self.deliver_all(now, &mut deliveries);
         // Periodic state writes come from `tick`; a commit writes only for acks
@@ -621,6 +632,18 @@ impl Engine {
         }
         out.extend(deliveries);
         out
+    }
+
+    /// With `sync_always`, fsyncs every stream written since the last commit.
+    fn sync_written(&mut self, failed: &mut BTreeMap<String, String>) {
+        if self.config.sync_always {
+            for name in std::mem::take(&mut self.unsynced) {
+                self.lazy_unsynced.remove(&name);
+                if let Some(err) = self.sync_stream(&name) {
+                    failed.insert(name, err);
+                }
+            }
+        }
     }
 
     /// Fsyncs one stream; on failure marks it failed and returns why.
@@ -688,6 +711,10 @@ impl Engine {
                 }
             }
         }
+        if self.mirror_backlog {
+            // Copied here, fsynced by the commit that follows every tick.
+            self.copy_mirrors(now);
+        }
         if !self.config.sync_always
             && !self.unsynced.is_empty()
             && now >= self.last_sync + self.config.sync_interval
@@ -754,6 +781,7 @@ impl Engine {
         expiry
             .chain(sync)
             .chain(self.reopen_at)
+            .chain(self.mirror_backlog.then_some(self.last_now))
             .chain(self.consumers_deadline())
             .min()
     }

@@ -9,7 +9,7 @@ use sluice_subject::{is_valid_subject, subjects_collide, subset_of, SubjectTrans
 use crate::api::errors::{self, ApiError};
 use crate::api::types::{
     CompressionJson, ConsumerLimitsJson, DiscardJson, PersistModeJson, PlacementJson,
-    RepublishJson, RetentionJson, StorageJson, StreamConfigJson,
+    RepublishJson, RetentionJson, StorageJson, StreamConfigJson, StreamSourceJson,
 };
 
 /// Longest stream name.
@@ -72,6 +72,37 @@ pub struct Republish {
     pub transform: Option<SubjectTransform>,
 }
 
+/// A stream this one mirrors (on this server): its messages are copied with their
+/// sequences, subjects, headers and times.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mirror {
+    /// The origin stream.
+    pub name: String,
+    /// Copy from this origin sequence (0: from the start).
+    pub opt_start_seq: u64,
+    /// Copy from this time (unix nanoseconds), with the text the client sent.
+    pub opt_start_time: Option<(i64, String)>,
+    /// Copy only messages on these subjects (empty: all).
+    pub filter_subject: String,
+}
+
+impl Mirror {
+    pub fn to_json(&self) -> StreamSourceJson {
+        StreamSourceJson {
+            name: self.name.clone(),
+            opt_start_seq: self.opt_start_seq,
+            opt_start_time: self.opt_start_time.as_ref().map(|(_, t)| t.clone()),
+            filter_subject: self.filter_subject.clone(),
+            ..StreamSourceJson::default()
+        }
+    }
+
+    /// The filter as the store takes it.
+    pub fn filter(&self) -> Option<&str> {
+        (!self.filter_subject.is_empty()).then_some(self.filter_subject.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConsumerLimits {
     pub inactive_threshold: i64,
@@ -98,6 +129,7 @@ pub struct StreamConfig {
     pub no_ack: bool,
     pub duplicate_window: i64,
     pub placement: Option<Placement>,
+    pub mirror: Option<Mirror>,
     pub compression: Compression,
     pub first_seq: u64,
     pub allow_direct: bool,
@@ -170,7 +202,7 @@ impl StreamConfig {
                 tags: p.tags.clone(),
                 preferred: String::new(),
             }),
-            mirror: None,
+            mirror: self.mirror.as_ref().map(Mirror::to_json),
             sources: None,
             compression: match self.compression {
                 Compression::None => CompressionJson::None,
@@ -397,12 +429,12 @@ pub fn check(req: &StreamConfigJson, pedantic: bool) -> Result<StreamConfig, Api
         }
     }
 
+    let mirror = match &req.mirror {
+        Some(m) => Some(check_mirror(req, m, has_sources)?),
+        None => None,
+    };
     // What nats-server would go on to check next concerns features this server lacks.
     let unsupported = [
-        (
-            req.mirror.is_some(),
-            "stream mirrors are not supported by this server",
-        ),
         (
             has_sources,
             "stream sources are not supported by this server",
@@ -438,7 +470,9 @@ pub fn check(req: &StreamConfigJson, pedantic: bool) -> Result<StreamConfig, Api
 
     let mut subjects = req.subjects.clone();
     if subjects.is_empty() {
-        subjects.push(req.name.clone());
+        if mirror.is_none() {
+            subjects.push(req.name.clone());
+        }
     } else {
         let mut seen = std::collections::HashSet::new();
         for (i, subj) in subjects.iter().enumerate() {
@@ -526,6 +560,7 @@ pub fn check(req: &StreamConfigJson, pedantic: bool) -> Result<StreamConfig, Api
         no_ack: req.no_ack,
         duplicate_window,
         placement,
+        mirror,
         compression: match req.compression {
             CompressionJson::None => Compression::None,
             CompressionJson::S2 => Compression::S2,
@@ -547,6 +582,112 @@ pub fn check(req: &StreamConfigJson, pedantic: bool) -> Result<StreamConfig, Api
         },
         metadata,
     })
+}
+
+/// nats-server's mirror checks (`checkStreamCfg`), in its order. Mirrors of streams
+/// on other servers or domains (`external`), durable mirror consumers and mirror
+/// subject transforms are refused as unsupported.
+fn check_mirror(
+    req: &StreamConfigJson,
+    m: &StreamSourceJson,
+    has_sources: bool,
+) -> Result<Mirror, ApiError> {
+    if req.first_seq > 0 {
+        return Err(ApiError::new(
+            400,
+            10143,
+            "stream mirrors can not have first sequence configured",
+        ));
+    }
+    if !req.subjects.is_empty() {
+        return Err(mirror_with_subjects());
+    }
+    if has_sources {
+        return Err(ApiError::new(
+            400,
+            10031,
+            "stream mirrors can not also contain other sources",
+        ));
+    }
+    let with = [
+        (
+            req.allow_msg_counter,
+            10173,
+            "stream mirrors can not also calculate counters",
+        ),
+        (
+            req.allow_atomic,
+            10198,
+            "stream mirrors can not also use atomic publishing",
+        ),
+        (
+            req.allow_batched,
+            10209,
+            "stream mirrors can not also use batch publishing",
+        ),
+        (
+            req.allow_msg_schedules,
+            10186,
+            "stream mirrors can not also schedule messages",
+        ),
+    ];
+    if let Some((_, code, msg)) = with.iter().find(|(on, _, _)| *on) {
+        return Err(ApiError::new(400, *code, *msg));
+    }
+    if m.consumer.is_some() {
+        return Err(invalid(
+            "stream mirror consumers are not supported by this server",
+        ));
+    }
+    let transforms = m.subject_transforms.as_ref().is_some_and(|t| {
+        !matches!(t, serde_json::Value::Null) && t.as_array().is_none_or(|a| !a.is_empty())
+    });
+    if !m.filter_subject.is_empty() && transforms {
+        return Err(ApiError::new(
+            400,
+            10150,
+            "mirror with multiple subject transforms cannot also have a single subject filter",
+        ));
+    }
+    if req.subject_delete_marker_ttl > 0 {
+        return Err(invalid("subject delete markers forbidden on mirrors"));
+    }
+    if transforms {
+        return Err(invalid(
+            "mirror subject transforms are not supported by this server",
+        ));
+    }
+    if m.external.is_some() || m.domain.as_ref().is_some_and(|d| !d.is_empty()) {
+        return Err(invalid(
+            "mirrors of streams in other domains or accounts are not supported by this server",
+        ));
+    }
+    if !is_valid_asset_name(&m.name) {
+        return Err(ApiError::new(400, 10142, "mirrored stream name is invalid"));
+    }
+    if !m.filter_subject.is_empty() && !is_valid_subject(&m.filter_subject) {
+        return Err(invalid(&format!(
+            "subject filter '{}' for the mirror invalid subject",
+            m.filter_subject
+        )));
+    }
+    let opt_start_time = match &m.opt_start_time {
+        None => None,
+        Some(t) => match crate::time::parse_rfc3339(t) {
+            Some(ns) => Some((ns, t.clone())),
+            None => return Err(invalid("mirror opt_start_time is not a valid time")),
+        },
+    };
+    Ok(Mirror {
+        name: m.name.clone(),
+        opt_start_seq: m.opt_start_seq,
+        opt_start_time,
+        filter_subject: m.filter_subject.clone(),
+    })
+}
+
+fn mirror_with_subjects() -> ApiError {
+    ApiError::new(400, 10034, "stream mirrors can not contain subjects")
 }
 
 /// nats-server's republish checks: an empty source means `>` (refused in pedantic
@@ -634,6 +775,13 @@ pub fn check_update(old: &StreamConfig, mut new: StreamConfig) -> Result<StreamC
     if !new.deny_purge && old.deny_purge {
         return Err(invalid(
             "stream configuration update can not cancel deny purge",
+        ));
+    }
+    if new.mirror.is_some() && new.mirror != old.mirror {
+        return Err(ApiError::new(
+            400,
+            10055,
+            "stream mirror configuration can not be updated",
         ));
     }
     if new.sealed {
@@ -783,10 +931,34 @@ mod tests {
                 "preferred server not permitted in placement",
             ),
             (
-                r#"{"name":"foo","mirror":{"name":"x"}}"#,
+                r#"{"name":"foo","mirror":{"name":"x","external":{"api":"$JS.H.API"}}}"#,
                 500,
                 10052,
-                "stream mirrors are not supported by this server",
+                "mirrors of streams in other domains or accounts are not supported by this server",
+            ),
+            (
+                r#"{"name":"foo","mirror":{"name":"x"},"subjects":["a"]}"#,
+                400,
+                10034,
+                "stream mirrors can not contain subjects",
+            ),
+            (
+                r#"{"name":"foo","mirror":{"name":"x"},"first_seq":5}"#,
+                400,
+                10143,
+                "stream mirrors can not have first sequence configured",
+            ),
+            (
+                r#"{"name":"foo","mirror":{"name":"x"},"sources":[{"name":"y"}]}"#,
+                400,
+                10031,
+                "stream mirrors can not also contain other sources",
+            ),
+            (
+                r#"{"name":"foo","mirror":{"name":"x.y"}}"#,
+                400,
+                10142,
+                "mirrored stream name is invalid",
             ),
             (
                 r#"{"name":"foo","subject_delete_marker_ttl":10}"#,
