@@ -15,7 +15,12 @@
 //!   and store accounting). Account info (`$JS.API.INFO`) is compared in its own session
 //!   only, so a difference there shows once.
 //!
-//! Left out on purpose: mirrors, sources and subject transforms (not supported),
+//! - In mirror sessions, a mirror block's `active` (nanoseconds since the origin was
+//!   last heard from: a clock reading) becomes `"<active>"` unless it is -1 (never).
+//!   Its `lag` and the mirror's state are compared once both mirrors caught up
+//!   (`Script::settled` polls STREAM.INFO until `last_seq` and `lag` 0 are reached).
+//!
+//! Left out on purpose: sources, subject transforms and external mirrors (not supported),
 //! per-message TTLs (timing-driven; see message_ttl.rs in the jetstream crate) and
 //! consumers (differential_consumers.rs).
 //!
@@ -238,6 +243,26 @@ impl Conn {
         Reply::Many(all)
     }
 
+    /// STREAM.INFO of a mirror, repeated until it shows `last_seq` with no lag (or the
+    /// deadline passes): mirrors copy in the background on nats-server.
+    async fn settled_info(&mut self, name: &str, last_seq: u64) -> Reply {
+        let end = Instant::now() + common::DEADLINE;
+        loop {
+            let subject = format!("$JS.API.STREAM.INFO.{name}");
+            let r = self.request(&subject, &[], "", REPLY_WAIT).await;
+            if let Reply::Msg { payload, .. } = &r {
+                let v: Value = serde_json::from_str(payload).unwrap_or_default();
+                if v["state"]["last_seq"] == last_seq && v["mirror"]["lag"] == 0 {
+                    return r;
+                }
+            }
+            if Instant::now() >= end {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// A publish without a reply subject, then a PING/PONG so it has been processed
     /// by the server's reader.
     async fn publish(&mut self, subject: &str, body: &str) {
@@ -263,13 +288,31 @@ fn render(r: &Reply) -> String {
                 let _ = write!(s, "[{}] ", normalise_headers(h));
             }
             if serde_json::from_str::<Value>(payload).is_ok() {
-                s.push_str(&normalise_json_text(payload));
+                s.push_str(&normalise_mirror_active(&normalise_json_text(payload)));
             } else {
                 let _ = write!(s, "{payload:?}");
             }
             s
         }
     }
+}
+
+/// A mirror block's `"active":<n>` with n >= 0 becomes `"active":"<active>"`.
+fn normalise_mirror_active(text: &str) -> String {
+    const KEY: &str = "\"active\":";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(KEY) {
+        out.push_str(&rest[..i + KEY.len()]);
+        rest = &rest[i + KEY.len()..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 {
+            out.push_str("\"<active>\"");
+            rest = &rest[digits..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn explain(ns: &Reply, sl: &Reply) -> Vec<String> {
@@ -328,6 +371,11 @@ enum Step {
     Batch {
         subject: String,
         body: String,
+    },
+    /// A mirror's STREAM.INFO once it reached `last_seq` with no lag.
+    Settled {
+        name: String,
+        last_seq: u64,
     },
 }
 
@@ -395,6 +443,15 @@ impl Script {
         self.req(&format!("$JS.API.STREAM.INFO.{name}"), "")
     }
 
+    /// STREAM.INFO of a mirror once it copied up to `last_seq` (see `settled_info`).
+    fn settled(&mut self, name: &str, last_seq: u64) -> &mut Self {
+        self.steps.push(Step::Settled {
+            name: name.into(),
+            last_seq,
+        });
+        self
+    }
+
     fn info(&mut self, name: &str, body: &str) -> &mut Self {
         self.req(&format!("$JS.API.STREAM.INFO.{name}"), body)
     }
@@ -443,6 +500,15 @@ async fn run(name: &str, script: Script) {
                 a.publish(subject, body).await;
                 b.publish(subject, body).await;
                 continue;
+            }
+            Step::Settled { name, last_seq } => {
+                let ra = a.settled_info(name, *last_seq).await;
+                let rb = b.settled_info(name, *last_seq).await;
+                (
+                    format!("$JS.API.STREAM.INFO.{name} (settled at {last_seq})"),
+                    ra,
+                    rb,
+                )
             }
             Step::Batch { subject, body } => {
                 let ra = a.batch(subject, body).await;
@@ -1401,4 +1467,98 @@ async fn unknown_and_malformed_api_requests() {
     s.req("$JS.API.STREAM.LEADER.STEPDOWN.K", "");
     s.req("$JS.API.STREAM.LEADER.STEPDOWN.NOPE", "");
     run("unknown_and_malformed_api_requests", s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mirror_configs() {
+    let mut s = Script::default();
+    s.create("O", r#"{"name":"O","subjects":["o.>"]}"#);
+    for (subject, body) in [
+        ("o.a", "one"),
+        ("o.b", "two"),
+        ("o.a", "three"),
+        ("o.b", "four"),
+    ] {
+        s.req(subject, body);
+    }
+    s.req("$JS.API.STREAM.MSG.DELETE.O", r#"{"seq":2}"#);
+    // Refused configurations.
+    let create_m = "$JS.API.STREAM.CREATE.M";
+    s.req(
+        create_m,
+        r#"{"name":"M","mirror":{"name":"O"},"subjects":["m"]}"#,
+    );
+    s.req(
+        create_m,
+        r#"{"name":"M","mirror":{"name":"O"},"sources":[{"name":"O"}]}"#,
+    );
+    s.req(
+        create_m,
+        r#"{"name":"M","mirror":{"name":"O"},"first_seq":3}"#,
+    );
+    s.req(create_m, r#"{"name":"M","mirror":{"name":"a.b"}}"#);
+    s.req(create_m, r#"{"name":"M","mirror_direct":true}"#);
+    s.req(
+        create_m,
+        r#"{"name":"M","mirror":{"name":"O"},"subject_delete_marker_ttl":5000000000,"allow_msg_ttl":true}"#,
+    );
+    // A plain mirror catches up with what the origin stored before it (gap included).
+    s.req(create_m, r#"{"name":"M","mirror":{"name":"O"}}"#);
+    s.settled("M", 4);
+    // The same create again is idempotent.
+    s.req(create_m, r#"{"name":"M","mirror":{"name":"O"}}"#);
+    // A filtered mirror and one starting at a sequence.
+    s.req(
+        "$JS.API.STREAM.CREATE.F",
+        r#"{"name":"F","mirror":{"name":"O","filter_subject":"o.a"},"storage":"memory"}"#,
+    );
+    s.settled("F", 3);
+    s.req(
+        "$JS.API.STREAM.CREATE.S",
+        r#"{"name":"S","mirror":{"name":"O","opt_start_seq":3}}"#,
+    );
+    s.settled("S", 4);
+    // A mirror's configuration can not change; its limits can.
+    s.req(
+        "$JS.API.STREAM.UPDATE.M",
+        r#"{"name":"M","mirror":{"name":"O","filter_subject":"o.b"}}"#,
+    );
+    s.req(
+        "$JS.API.STREAM.UPDATE.M",
+        r#"{"name":"M","mirror":{"name":"O"},"max_msgs":10}"#,
+    );
+    s.settled("M", 4);
+    // New origin messages reach the mirrors with the origin's sequences.
+    s.req("o.a", "five");
+    s.req("o.c", "six");
+    s.settled("M", 6);
+    s.settled("F", 5);
+    s.settled("S", 6);
+    s.req("$JS.API.STREAM.MSG.GET.M", r#"{"seq":5}"#);
+    s.req("$JS.API.STREAM.MSG.GET.M", r#"{"seq":2}"#);
+    s.req("$JS.API.STREAM.MSG.GET.M", r#"{"last_by_subj":"o.c"}"#);
+    s.req("$JS.API.STREAM.MSG.GET.F", r#"{"seq":4}"#);
+    s.req("$JS.API.STREAM.MSG.GET.S", r#"{"seq":1}"#);
+    s.info("M", r#"{"deleted_details":true,"subjects_filter":">"}"#);
+    // A mirror of a stream that does not exist (yet).
+    s.req(
+        "$JS.API.STREAM.CREATE.X",
+        r#"{"name":"X","mirror":{"name":"NOPE"},"storage":"memory"}"#,
+    );
+    s.info("X", "");
+    // A mirror inherits direct gets from its origin.
+    s.create(
+        "D",
+        r#"{"name":"D","subjects":["d.>"],"allow_direct":true}"#,
+    );
+    s.req("d.a", "x");
+    s.req(
+        "$JS.API.STREAM.CREATE.DM",
+        r#"{"name":"DM","mirror":{"name":"D"}}"#,
+    );
+    s.settled("DM", 1);
+    // Publishing to a mirror's name reaches no stream.
+    s.req("M", "x");
+    s.req("$JS.API.STREAM.NAMES", "");
+    run("mirror_configs", s).await;
 }
