@@ -146,3 +146,49 @@ fn rate_limit_spaces_deliveries() {
     c.deliver(&store, much_later, &mut out, 1024);
     assert_eq!(seqs(&out), vec![2]);
 }
+
+#[test]
+fn flow_control_window_starts_small_and_doubles_with_each_reply() {
+    // 100 KiB messages: the window starts at 2 MiB (a sixteenth of nats-server's
+    // 32 MiB), so about 21 go out before delivery stalls; each answered request doubles
+    // the window, as nats-server's slow start does.
+    let mut store = MemStore::new();
+    let payload = vec![b'x'; 100 * 1024];
+    for i in 0..400 {
+        store.append("f", None, &payload, T0 + i).unwrap();
+    }
+    let cfg = ConsumerConfig {
+        deliver_subject: "df".into(),
+        flow_control: true,
+        idle_heartbeat: 5_000_000_000,
+        ..pull_config("fc")
+    };
+    let mut c = Consumer::new("S", cfg, T0, &store, T0);
+    c.set_interest(true, T0);
+    let mut bursts = Vec::new();
+    for round in 0..4 {
+        let mut out = Vec::new();
+        c.deliver(&store, T0 + round, &mut out, 1024);
+        let fc: Vec<String> = out
+            .iter()
+            .filter(|o| o.reply.as_deref().is_some_and(|r| r.starts_with("$JS.FC.")))
+            .map(|o| o.reply.clone().unwrap())
+            .collect();
+        let delivered = out
+            .iter()
+            .filter(|o| {
+                o.reply
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("$JS.ACK."))
+            })
+            .count();
+        bursts.push(delivered);
+        assert_eq!(fc.len(), 1, "one request per window: {fc:?}");
+        c.flow_control_reply(&fc[0]);
+    }
+    assert_eq!(bursts[0], 21, "{bursts:?}");
+    assert!(
+        bursts[1] > bursts[0] && bursts[2] > bursts[1] && bursts[3] > bursts[2],
+        "the window grows: {bursts:?}"
+    );
+}

@@ -28,9 +28,12 @@ use config::{AckPolicy, ConsumerConfig, DeliverPolicy, ReplayPolicy};
 use pull::{Waiting, WaitingQueue};
 use state::{AckRules, DeliveryState, ANY_MEMBER};
 
-/// nats-server's flow-control window for push consumers (`JsFlowControlMaxPending`):
-/// a request goes out at half of a sixteenth of it; delivery stalls past a sixteenth.
-const FLOW_CONTROL_WINDOW: u64 = 32 * 1024 * 1024 / 16;
+/// nats-server's flow-control limit for push consumers (`JsFlowControlMaxPending`). The
+/// window starts at a sixteenth of it and doubles with every answered request (slow
+/// start) up to the limit; a request goes out at half the window, delivery stalls past
+/// the window.
+const FLOW_CONTROL_LIMIT: u64 = 32 * 1024 * 1024;
+const FLOW_CONTROL_START: u64 = FLOW_CONTROL_LIMIT / 16;
 
 /// Most messages one consumer sends per commit before others get a turn.
 pub const DELIVERY_BUDGET: usize = 1024;
@@ -82,6 +85,18 @@ struct FlowControl {
     bytes: u64,
     /// The reply subject of the outstanding request, and the bytes it covers.
     outstanding: Option<(String, u64)>,
+    /// Current window (0 until the first delivery: `FLOW_CONTROL_START`).
+    window: u64,
+}
+
+impl FlowControl {
+    fn window(&self) -> u64 {
+        if self.window == 0 {
+            FLOW_CONTROL_START
+        } else {
+            self.window
+        }
+    }
 }
 
 /// Ack rules from a configuration.
@@ -235,7 +250,7 @@ impl Consumer {
     }
 
     fn flow_stalled(&self) -> bool {
-        self.config.flow_control && self.flow.bytes > FLOW_CONTROL_WINDOW
+        self.config.flow_control && self.flow.bytes > self.flow.window()
     }
 
     /// The first message above the delivered position that this consumer wants.
@@ -422,7 +437,14 @@ impl Consumer {
             return;
         }
         self.flow.bytes += size;
-        if self.flow.outstanding.is_none() && self.flow.bytes > FLOW_CONTROL_WINDOW / 2 {
+        let window = self.flow.window();
+        if let Some((_, covered)) = &mut self.flow.outstanding {
+            // Past a full window beyond the request: its reply will cover this too.
+            if self.flow.bytes.saturating_sub(*covered) >= window {
+                *covered += size;
+            }
+        }
+        if self.flow.outstanding.is_none() && self.flow.bytes > window / 2 {
             self.fc_counter += 1;
             let reply = format!(
                 "$JS.FC.{}.{}.{}",
@@ -486,6 +508,7 @@ impl Consumer {
             if id == subject {
                 self.flow.bytes = self.flow.bytes.saturating_sub(*covered);
                 self.flow.outstanding = None;
+                self.flow.window = (self.flow.window() * 2).min(FLOW_CONTROL_LIMIT);
                 self.kick = true;
             }
         }
