@@ -268,6 +268,12 @@ impl Router {
         }
     }
 
+    /// Matches without touching the publisher's cache: for subjects used once
+    /// (replies to unique inboxes), which would only churn it.
+    fn lookup_uncached(&self, subject: &str) -> Matches {
+        self.index.lock().match_subject(subject)
+    }
+
     fn lookup(&self, ctx: &mut PublishContext, subject: &str) -> Matches {
         let generation = self.generation.load(Ordering::Acquire);
         if let Some((g, m)) = ctx.cache.get(subject) {
@@ -302,6 +308,22 @@ impl Router {
     /// pull request's inbox keep the message's own subject).
     pub fn publish_via(&self, ctx: &mut PublishContext, route: &str, msg: &Message<'_>) -> usize {
         let matches = self.lookup(ctx, route);
+        self.deliver_matches(ctx, &matches, msg)
+    }
+
+    /// Like [`Router::publish`] for a reply to a one-time subject (a request's reply
+    /// inbox): matched without caching.
+    pub fn publish_reply(&self, ctx: &mut PublishContext, msg: &Message<'_>) -> usize {
+        let matches = self.lookup_uncached(msg.subject);
+        self.deliver_matches(ctx, &matches, msg)
+    }
+
+    fn deliver_matches(
+        &self,
+        ctx: &mut PublishContext,
+        matches: &Matches,
+        msg: &Message<'_>,
+    ) -> usize {
         let mut delivered = 0;
         for SubRef(sub) in &matches.plain {
             if !ctx.echo && sub.cid() == ctx.publisher_cid {

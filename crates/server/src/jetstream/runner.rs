@@ -271,8 +271,14 @@ impl EngineThread {
                 headers: out.headers.as_deref(),
                 payload: &out.payload,
             };
-            self.router
-                .publish_via(&mut self.publish, out.route_subject(), &msg);
+            if out.deliver_to.is_none() && out.reply.is_none() {
+                // Replies (PubAcks, API responses) go to one-time inboxes: caching
+                // their routes would only churn the cache.
+                self.router.publish_reply(&mut self.publish, &msg);
+            } else {
+                self.router
+                    .publish_via(&mut self.publish, out.route_subject(), &msg);
+            }
         }
         self.router.flush(&mut self.publish);
         for received in self.awaiting_ack.drain(..) {

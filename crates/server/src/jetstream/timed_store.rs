@@ -24,6 +24,17 @@ impl MessageStore for TimedStore {
     ) -> Result<u64, StoreError> {
         self.inner.append(subject, headers, payload, ts)
     }
+    fn append_at(
+        &mut self,
+        seq: u64,
+        subject: &str,
+        headers: Option<&[u8]>,
+        payload: &[u8],
+        timestamp: i64,
+    ) -> Result<u64, StoreError> {
+        self.inner
+            .append_at(seq, subject, headers, payload, timestamp)
+    }
     fn sync(&mut self) -> Result<(), StoreError> {
         let start = Instant::now();
         let result = self.inner.sync();
