@@ -111,6 +111,13 @@ pub struct Router {
     /// Subscriptions ever added and removed (`/subsz`).
     inserts: AtomicU64,
     removes: AtomicU64,
+    /// Route lookups, those answered by a publisher's cache, and the subscriptions
+    /// they matched (sum and most): `/subsz`'s match statistics. Publishers count
+    /// locally and add here once per batch.
+    matches: AtomicU64,
+    cache_hits: AtomicU64,
+    fanout_sum: AtomicU64,
+    fanout_max: AtomicU64,
 }
 
 /// Subscription index figures for monitoring.
@@ -120,6 +127,41 @@ pub struct RouterStats {
     pub cache: usize,
     pub inserts: u64,
     pub removes: u64,
+    pub matches: u64,
+    pub cache_hits: u64,
+    pub max_fanout: u64,
+    /// Subscriptions matched per lookup, on average.
+    pub avg_fanout: f64,
+}
+
+impl RouterStats {
+    /// Share of lookups answered from a cache.
+    pub fn cache_hit_rate(&self) -> f64 {
+        if self.matches == 0 {
+            0.0
+        } else {
+            self.cache_hits as f64 / self.matches as f64
+        }
+    }
+}
+
+/// Match statistics a publisher gathers during one batch.
+#[derive(Debug, Default)]
+struct MatchCounts {
+    matches: u64,
+    cache_hits: u64,
+    fanout_sum: u64,
+    fanout_max: u64,
+}
+
+impl MatchCounts {
+    fn record(&mut self, m: &Matches, hit: bool) {
+        let fanout = (m.plain.len() + m.queues.len()) as u64;
+        self.matches += 1;
+        self.cache_hits += u64::from(hit);
+        self.fanout_sum += fanout;
+        self.fanout_max = self.fanout_max.max(fanout);
+    }
 }
 
 /// A message as routing sees it: borrowed from the publisher's read buffer.
@@ -145,6 +187,7 @@ pub struct PublishContext {
     rng: u64,
     pub out_msgs: u64,
     pub out_bytes: u64,
+    counts: MatchCounts,
 }
 
 /// Subjects used once by construction (JetStream ack replies carry the message's
@@ -193,6 +236,7 @@ impl PublishContext {
             rng: 0x9E37_79B9_7F4A_7C15 ^ publisher_cid.wrapping_mul(0xBF58_476D_1CE4_E5B9) | 1,
             out_msgs: 0,
             out_bytes: 0,
+            counts: MatchCounts::default(),
         }
     }
 
@@ -260,31 +304,46 @@ impl Router {
             let index = self.index.lock();
             (index.len(), index.cache_len())
         };
+        let matches = self.matches.load(Ordering::Relaxed);
+        let fanout_sum = self.fanout_sum.load(Ordering::Relaxed);
         RouterStats {
             subscriptions,
             cache,
             inserts: self.inserts.load(Ordering::Relaxed),
             removes: self.removes.load(Ordering::Relaxed),
+            matches,
+            cache_hits: self.cache_hits.load(Ordering::Relaxed),
+            max_fanout: self.fanout_max.load(Ordering::Relaxed),
+            avg_fanout: if matches == 0 {
+                0.0
+            } else {
+                fanout_sum as f64 / matches as f64
+            },
         }
     }
 
     /// Matches without touching the publisher's cache: for subjects used once
     /// (replies to unique inboxes), which would only churn it.
-    fn lookup_uncached(&self, subject: &str) -> Matches {
-        self.index.lock().match_subject(subject)
+    fn lookup_uncached(&self, ctx: &mut PublishContext, subject: &str) -> Matches {
+        let matches = self.index.lock().match_subject(subject);
+        ctx.counts.record(&matches, false);
+        matches
     }
 
     fn lookup(&self, ctx: &mut PublishContext, subject: &str) -> Matches {
         let generation = self.generation.load(Ordering::Acquire);
         if let Some((g, m)) = ctx.cache.get(subject) {
             if *g == generation {
-                return m.clone();
+                let m = m.clone();
+                ctx.counts.record(&m, true);
+                return m;
             }
         }
         let (generation, matches) = {
             let mut index = self.index.lock();
             (index.generation(), index.match_subject(subject))
         };
+        ctx.counts.record(&matches, false);
         if is_one_off(subject) {
             return matches;
         }
@@ -314,7 +373,7 @@ impl Router {
     /// Like [`Router::publish`] for a reply to a one-time subject (a request's reply
     /// inbox): matched without caching.
     pub fn publish_reply(&self, ctx: &mut PublishContext, msg: &Message<'_>) -> usize {
-        let matches = self.lookup_uncached(msg.subject);
+        let matches = self.lookup_uncached(ctx, msg.subject);
         self.deliver_matches(ctx, &matches, msg)
     }
 
@@ -380,6 +439,13 @@ impl Router {
     pub fn flush(&self, ctx: &mut PublishContext) {
         for client in ctx.to_signal.drain(..) {
             client.out.signal();
+        }
+        let c = std::mem::take(&mut ctx.counts);
+        if c.matches > 0 {
+            self.matches.fetch_add(c.matches, Ordering::Relaxed);
+            self.cache_hits.fetch_add(c.cache_hits, Ordering::Relaxed);
+            self.fanout_sum.fetch_add(c.fanout_sum, Ordering::Relaxed);
+            self.fanout_max.fetch_max(c.fanout_max, Ordering::Relaxed);
         }
     }
 }

@@ -201,6 +201,15 @@ async fn varz_subsz_jsz_and_healthz_report_the_server() {
     server.json("/varz").await;
     assert_eq!(server.json("/varz").await["http_req_stats"]["/varz"], 3);
 
+    // Match statistics: publishes were routed (the JetStream ones through the
+    // stream's subscription, at least one from a publisher's cache).
+    let stats = server.json("/subsz").await;
+    assert!(stats["num_matches"].as_u64().unwrap() >= 2, "{stats}");
+    let rate = stats["cache_hit_rate"].as_f64().unwrap();
+    assert!(rate > 0.0 && rate <= 1.0, "{stats}");
+    assert!(stats["max_fanout"].as_u64().unwrap() >= 1, "{stats}");
+    assert!(stats["avg_fanout"].as_f64().unwrap() > 0.0, "{stats}");
+
     let subsz = server.json("/subsz?subs=1&test=orders.new").await;
     assert_eq!(subsz["total"], 1);
     assert_eq!(subsz["subscriptions_list"][0]["subject"], "orders.*");

@@ -76,10 +76,10 @@ pub fn accountz(shared: &Arc<ServerShared>, q: &Query) -> Reply {
                 num_cache: stats.cache,
                 num_inserts: stats.inserts,
                 num_removes: stats.removes,
-                num_matches: 0,
-                cache_hit_rate: 0.0,
-                max_fanout: 0,
-                avg_fanout: 0.0,
+                num_matches: stats.matches,
+                cache_hit_rate: stats.cache_hit_rate(),
+                max_fanout: stats.max_fanout,
+                avg_fanout: stats.avg_fanout,
             },
         }
     });
