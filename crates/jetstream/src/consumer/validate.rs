@@ -33,6 +33,7 @@ use crate::api::errors::{self, ApiError};
 use crate::api::gojson::{self, Node, NodeKind};
 use crate::stream::config::{is_valid_asset_name, Retention, StreamConfig};
 use crate::time;
+use crate::time::go_duration;
 
 use super::config::*;
 
@@ -817,49 +818,6 @@ fn check_start(c: &ConsumerConfigJson) -> Result<(), ApiError> {
         }
     }
     Ok(())
-}
-
-/// Go's `time.Duration.String()` for the texts that print one (`10s`, `1m30s`,
-/// `1.5s`, `500ms`).
-pub fn go_duration(d: i64) -> String {
-    if d == 0 {
-        return "0s".into();
-    }
-    let neg = d < 0;
-    let u = d.unsigned_abs();
-    let sign = if neg { "-" } else { "" };
-    // Fractions are printed with trailing zeros trimmed.
-    let frac = |v: u64, digits: u32| -> String {
-        let unit = 10u64.pow(digits);
-        let (int, rem) = (v / unit, v % unit);
-        if rem == 0 {
-            int.to_string()
-        } else {
-            let f = format!("{rem:0width$}", width = digits as usize);
-            format!("{int}.{}", f.trim_end_matches('0'))
-        }
-    };
-    if u < 1_000 {
-        return format!("{sign}{u}ns");
-    }
-    if u < 1_000_000 {
-        return format!("{sign}{}µs", frac(u, 3));
-    }
-    if u < 1_000_000_000 {
-        return format!("{sign}{}ms", frac(u, 6));
-    }
-    let secs = u / 1_000_000_000;
-    let nanos = u % 1_000_000_000;
-    let s_part = frac((secs % 60) * 1_000_000_000 + nanos, 9);
-    let mins = secs / 60;
-    if mins == 0 {
-        return format!("{sign}{s_part}s");
-    }
-    let hours = mins / 60;
-    if hours == 0 {
-        return format!("{sign}{}m{s_part}s", mins % 60);
-    }
-    format!("{sign}{hours}h{}m{s_part}s", mins % 60)
 }
 
 // ---------------------------------------------------------------------------------
