@@ -10,19 +10,8 @@ use sluice_jetstream::time::format_rfc3339_nanos;
 
 use super::http::{Query, Reply};
 use super::json::{system_time_nanos, unix_nanos};
+use super::subsz::SublistStats;
 use crate::server::ServerShared;
-
-#[derive(Debug, Serialize)]
-struct SublistStats {
-    num_subscriptions: usize,
-    num_cache: usize,
-    num_inserts: u64,
-    num_removes: u64,
-    num_matches: u64,
-    cache_hit_rate: f64,
-    max_fanout: u64,
-    avg_fanout: f64,
-}
 
 #[derive(Debug, Serialize)]
 struct AccountInfo {
@@ -71,16 +60,7 @@ pub fn accountz(shared: &Arc<ServerShared>, q: &Query) -> Reply {
             client_connections: shared.connection_count(),
             subscriptions: stats.subscriptions,
             name_tag: "$G",
-            sublist_stats: SublistStats {
-                num_subscriptions: stats.subscriptions,
-                num_cache: stats.cache,
-                num_inserts: stats.inserts,
-                num_removes: stats.removes,
-                num_matches: stats.matches,
-                cache_hit_rate: stats.cache_hit_rate(),
-                max_fanout: stats.max_fanout,
-                avg_fanout: stats.avg_fanout,
-            },
+            sublist_stats: stats.into(),
         }
     });
     Reply::json(&Accountz {

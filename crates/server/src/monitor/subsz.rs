@@ -10,21 +10,44 @@ use super::conn::SubDetail;
 use super::connz::DEFAULT_LIMIT;
 use super::http::{bad_request, Query, Reply};
 use super::json::unix_nanos;
+use crate::router::RouterStats;
 use crate::server::ServerShared;
+
+/// The subscription index figures `/subsz` shows at its top level and `/accountz`
+/// as an account's `sublist_stats`.
+#[derive(Debug, Serialize)]
+pub(super) struct SublistStats {
+    num_subscriptions: usize,
+    num_cache: usize,
+    num_inserts: u64,
+    num_removes: u64,
+    num_matches: u64,
+    cache_hit_rate: f64,
+    max_fanout: u64,
+    avg_fanout: f64,
+}
+
+impl From<RouterStats> for SublistStats {
+    fn from(stats: RouterStats) -> Self {
+        SublistStats {
+            num_subscriptions: stats.subscriptions,
+            num_cache: stats.cache,
+            num_inserts: stats.inserts,
+            num_removes: stats.removes,
+            num_matches: stats.matches,
+            cache_hit_rate: stats.cache_hit_rate(),
+            max_fanout: stats.max_fanout,
+            avg_fanout: stats.avg_fanout,
+        }
+    }
+}
 
 #[derive(Debug, Serialize)]
 struct Subsz {
     server_id: String,
     now: String,
-    num_subscriptions: usize,
-    num_cache: usize,
-    num_inserts: u64,
-    num_removes: u64,
-    /// Sluice does not count lookups (each publisher caches its own matches).
-    num_matches: u64,
-    cache_hit_rate: f64,
-    max_fanout: u64,
-    avg_fanout: f64,
+    #[serde(flatten)]
+    stats: SublistStats,
     total: usize,
     offset: usize,
     limit: usize,
@@ -70,14 +93,7 @@ pub fn subsz(shared: &Arc<ServerShared>, q: &Query) -> Result<Reply, Reply> {
     Ok(Reply::json(&Subsz {
         server_id: shared.server_id().to_string(),
         now: format_rfc3339_nanos(unix_nanos()),
-        num_subscriptions: stats.subscriptions,
-        num_cache: stats.cache,
-        num_inserts: stats.inserts,
-        num_removes: stats.removes,
-        num_matches: stats.matches,
-        cache_hit_rate: stats.cache_hit_rate(),
-        max_fanout: stats.max_fanout,
-        avg_fanout: stats.avg_fanout,
+        stats: stats.into(),
         total,
         offset,
         limit,
