@@ -156,6 +156,16 @@ pub trait MessageStore: Send {
     /// Messages per subject for subjects matching `filter` (wildcards allowed).
     fn subjects(&self, filter: &str) -> BTreeMap<String, u64>;
 
+    /// The last sequence of every subject matching `filter` (wildcards allowed), in no
+    /// particular order: what a `last_per_subject` consumer starts from. Works from the
+    /// index; reads no message bodies.
+    fn last_seqs(&self, filter: &str) -> Vec<u64> {
+        self.subjects(filter)
+            .keys()
+            .filter_map(|s| self.load_last(s).ok().flatten().map(|m| m.seq))
+            .collect()
+    }
+
     /// Messages stored on one literal subject (for `max_msgs_per_subject`).
     fn subject_count(&self, subject: &str) -> u64;
 

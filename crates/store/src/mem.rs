@@ -302,6 +302,15 @@ impl MessageStore for MemStore {
             .collect()
     }
 
+    fn last_seqs(&self, filter: &str) -> Vec<u64> {
+        let f = Filter::new(Some(filter));
+        self.subjects
+            .iter()
+            .filter(|(subject, _)| f.matches(subject))
+            .filter_map(|(_, set)| set.last().copied())
+            .collect()
+    }
+
     fn subject_count(&self, subject: &str) -> u64 {
         self.subjects.get(subject).map_or(0, |set| set.len() as u64)
     }

@@ -156,6 +156,9 @@ impl MessageStore for Reopening {
     fn subjects(&self, f: &str) -> BTreeMap<String, u64> {
         self.inner().subjects(f)
     }
+    fn last_seqs(&self, f: &str) -> Vec<u64> {
+        self.inner().last_seqs(f)
+    }
     fn subject_count(&self, s: &str) -> u64 {
         self.inner().subject_count(s)
     }
@@ -584,6 +587,26 @@ fn set_first_seq(mk: Factory) {
     check_invariants(s);
 }
 
+fn last_seqs_per_subject(mk: Factory) {
+    let mut h = mk();
+    let s = h.store.as_mut();
+    fill(s, &["a.1", "a.2", "a.1", "b.1", "a.1.x", "a.1"]);
+    let sorted = |mut v: Vec<u64>| {
+        v.sort_unstable();
+        v
+    };
+    assert_eq!(sorted(s.last_seqs(">")), vec![2, 4, 5, 6]);
+    assert_eq!(sorted(s.last_seqs("a.*")), vec![2, 6]);
+    assert_eq!(sorted(s.last_seqs("a.1")), vec![6]);
+    assert!(s.last_seqs("z.*").is_empty());
+    assert!(s.last_seqs("z").is_empty());
+    // The last of a subject removed: its previous message is the last now.
+    assert!(s.remove(6, false).unwrap());
+    assert!(s.remove(2, false).unwrap());
+    assert_eq!(sorted(s.last_seqs(">")), vec![3, 4, 5]);
+    check_invariants(s);
+}
+
 fn subjects_and_counts(mk: Factory) {
     let mut h = mk();
     let s = h.store.as_mut();
@@ -738,6 +761,10 @@ macro_rules! conformance {
             #[test]
             fn set_first_seq() {
                 super::set_first_seq(MK)
+            }
+            #[test]
+            fn last_seqs_per_subject() {
+                super::last_seqs_per_subject(MK)
             }
             #[test]
             fn subjects_and_counts() {

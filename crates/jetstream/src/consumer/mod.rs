@@ -741,11 +741,7 @@ fn start_position(cfg: &ConsumerConfig, store: &dyn MessageStore) -> (u64, Optio
             };
             let mut seqs = BTreeSet::new();
             for p in &pats {
-                for subject in store.subjects(p).keys() {
-                    if let Ok(Some(m)) = store.load_last(subject) {
-                        seqs.insert(m.seq);
-                    }
-                }
+                seqs.extend(store.last_seqs(p));
             }
             match seqs.first().copied() {
                 Some(first) => (first, Some(seqs)),

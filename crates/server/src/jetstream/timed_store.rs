@@ -80,6 +80,9 @@ impl MessageStore for TimedStore {
     fn subjects(&self, filter: &str) -> BTreeMap<String, u64> {
         self.inner.subjects(filter)
     }
+    fn last_seqs(&self, filter: &str) -> Vec<u64> {
+        self.inner.last_seqs(filter)
+    }
     fn subject_count(&self, subject: &str) -> u64 {
         self.inner.subject_count(subject)
     }

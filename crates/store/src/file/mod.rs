@@ -306,6 +306,10 @@ impl MessageStore for FileStore {
             .collect()
     }
 
+    fn last_seqs(&self, filter: &str) -> Vec<u64> {
+        self.last_seqs_matching(Filter::new(Some(filter)))
+    }
+
     fn subject_count(&self, subject: &str) -> u64 {
         self.subjects.lookup(subject).map_or(0, |e| e.count)
     }

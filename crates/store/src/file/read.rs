@@ -143,6 +143,24 @@ impl FileStore {
         }
     }
 
+    /// The last sequence of each subject matching `filter`.
+    pub(super) fn last_seqs_matching(&self, filter: Filter<'_>) -> Vec<u64> {
+        match filter {
+            Filter::Literal(subject) => self
+                .subjects
+                .lookup(subject)
+                .map(|e| e.last)
+                .into_iter()
+                .collect(),
+            _ => self
+                .subjects
+                .iter()
+                .filter(|(_, e)| e.count > 0 && filter.matches(&e.name))
+                .map(|(_, e)| e.last)
+                .collect(),
+        }
+    }
+
     /// The next live message of subject `id` at or after `from`.
     pub(super) fn next_of_subject(&self, from: u64, id: u32) -> Option<u64> {
         self.live_from(from)
