@@ -14,6 +14,7 @@
 //! created, and only then deletes segments whose every message is gone. A failed write
 //! or fsync fails the store for good (no retry on the same descriptor); reopen it.
 
+mod cache;
 mod meta;
 mod read;
 mod record;
@@ -25,12 +26,13 @@ mod write;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::api::{MessageStore, RecoveryReport, StoreState, StoredMessage};
 use crate::error::StoreError;
 use crate::filter::Filter;
 use crate::vfs::Vfs;
+use cache::ReadCache;
 use segment::Segment;
 use subjects::SubjectIndex;
 
@@ -90,6 +92,8 @@ pub struct FileStore {
     scratch: Vec<u8>,
     /// Removed with `erase`: overwritten at the next `sync`, once the delete is durable.
     pending_erase: Vec<PendingErase>,
+    /// Read-ahead for sequential loads (loads take `&self`).
+    cache: Mutex<ReadCache>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -148,6 +152,7 @@ impl FileStore {
             gc_pending,
             scratch: Vec::new(),
             pending_erase: Vec::new(),
+            cache: Mutex::new(ReadCache::default()),
         };
         match (r.active_file, store.segs.last_mut()) {
             (Some(f), Some(active)) => {

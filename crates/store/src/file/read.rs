@@ -2,11 +2,13 @@
 //! searches, and reading and verifying a record from its segment.
 
 use std::collections::HashMap;
+use std::sync::MutexGuard;
 
 use bytes::Bytes;
 
+use super::cache::{Plan, ReadCache};
 use super::record::{decode, Record};
-use super::segment::Slot;
+use super::segment::{Segment, Slot};
 use super::FileStore;
 use crate::api::StoredMessage;
 use crate::error::StoreError;
@@ -226,7 +228,7 @@ impl FileStore {
             .segs
             .get(si)
             .ok_or_else(|| self.checksum_error(si, slot))?;
-        let raw = seg.read(&self.vfs, slot.offset(), slot.len())?;
+        let raw = self.read_record(seg, slot.offset(), slot.len())?;
         let m = match decode(&raw, seg.salt) {
             Ok((Record::Msg(m), _)) if m.seq == seq => m,
             _ => return Err(self.checksum_error(si, slot)),
@@ -247,6 +249,35 @@ impl FileStore {
             headers: headers_range.map(|r| raw.slice(r)),
             payload: raw.slice(payload_range),
             timestamp,
+        })
+    }
+
+    /// A record's bytes: from a read-ahead window when reads are sequential.
+    fn read_record(&self, seg: &Segment, offset: u64, len: usize) -> Result<Vec<u8>, StoreError> {
+        let mut cache = self.cache();
+        let fill = match cache.plan(seg.id, offset, len, seg.written()) {
+            Plan::Hit(bytes) => return Ok(bytes),
+            Plan::Direct => {
+                drop(cache);
+                return seg.read(&self.vfs, offset, len);
+            }
+            Plan::Fill { len: fill } => fill,
+        };
+        let mut buf = cache.spare_buffer();
+        buf.resize(fill, 0);
+        seg.read_file(&self.vfs, &mut buf, offset)?;
+        let out = buf.get(..len).map(<[u8]>::to_vec);
+        cache.insert(seg.id, offset, buf, len);
+        out.ok_or_else(|| seg.io(std::io::Error::from(std::io::ErrorKind::UnexpectedEof)))
+    }
+
+    /// The read cache; a panic elsewhere while it was held cannot leave it wrong for
+    /// long, but it is cleared to be sure.
+    pub(super) fn cache(&self) -> MutexGuard<'_, ReadCache> {
+        self.cache.lock().unwrap_or_else(|e| {
+            let mut g = e.into_inner();
+            *g = ReadCache::default();
+            g
         })
     }
 

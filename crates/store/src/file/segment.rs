@@ -166,6 +166,24 @@ impl Segment {
         self.file.get().is_some()
     }
 
+    /// Bytes already in the file (the rest of `len()` is buffered).
+    pub(crate) fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Reads `buf.len()` bytes at `offset` from the file; the caller keeps the range
+    /// below `written()`.
+    pub(crate) fn read_file(
+        &self,
+        vfs: &Arc<dyn Vfs>,
+        buf: &mut [u8],
+        offset: u64,
+    ) -> Result<(), StoreError> {
+        self.file(vfs)?
+            .read_exact_at(buf, offset)
+            .map_err(|e| self.io(e))
+    }
+
     /// Logical length: written plus buffered.
     pub(crate) fn len(&self) -> u64 {
         self.written + self.buf.len() as u64

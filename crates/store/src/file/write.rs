@@ -7,6 +7,7 @@
 //! disagree in ways no retry can see (fsyncgate).
 
 use std::collections::{BTreeSet, HashSet};
+use std::sync::PoisonError;
 
 use super::record::{self, MsgRecord, MAX_RANGES_PER_RECORD};
 use super::recovery::slot_stored_size;
@@ -448,6 +449,11 @@ impl FileStore {
                 continue;
             };
             let pad = record::encode_erased(seg.salt, e.len, e.seq, e.ts);
+            // Before the overwrite: a read must never see the erased message again.
+            self.cache
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .invalidate_segment(e.segment);
             seg.overwrite(&self.vfs, e.offset, &pad)?;
             touched.insert(e.segment);
         }
@@ -493,6 +499,7 @@ impl FileStore {
             }
             for &i in wave.iter().rev() {
                 let seg = self.segs.remove(i);
+                self.cache().invalidate_segment(seg.id);
                 if let Err(e) = self.vfs.remove_file(&seg.path) {
                     // Not fatal: the segment stays and is tried again later.
                     self.report
