@@ -139,7 +139,7 @@ fn check_survivors(engine: &mut Engine, acked: &[(u64, String)]) {
     let n: u64 = payload[1..].parse().unwrap();
     let hdr = format!("NATS/1.0\r\nNats-Msg-Id: id{n}\r\n\r\n");
     engine.publish("s.x", Some("r"), Some(hdr.as_bytes()), b"again", T0 + 2_000);
-    let ack = String::from_utf8(engine.commit()[0].payload.clone()).unwrap();
+    let ack = String::from_utf8(engine.commit()[0].payload.to_vec()).unwrap();
     assert_eq!(
         ack,
         format!(r#"{{"stream":"S","seq":{seq},"duplicate": true}}"#)

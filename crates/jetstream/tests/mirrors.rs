@@ -226,7 +226,7 @@ fn direct_gets_for_the_origin_get_one_answer() {
     assert!(subjects.contains(&"$JS.API.DIRECT.GET.O".to_string()));
     let out = h.api_raw("$JS.API.DIRECT.GET.O", None, r#"{"seq":1}"#, T0 + 3 * SEC);
     assert_eq!(out.len(), 1, "{out:?}");
-    let hdr = String::from_utf8(out[0].headers.clone().unwrap()).unwrap();
+    let hdr = String::from_utf8(out[0].headers.clone().unwrap().to_vec()).unwrap();
     assert!(hdr.contains("Nats-Stream: O"), "{hdr}");
     // The origin stops answering: the mirror does, under its own name.
     ok(&h.api(
@@ -237,9 +237,9 @@ fn direct_gets_for_the_origin_get_one_answer() {
     assert!(h.engine.has_responder("$JS.API.DIRECT.GET.O"));
     let out = h.api_raw("$JS.API.DIRECT.GET.O.o.a", None, "", T0 + 5 * SEC);
     assert_eq!(out.len(), 1, "{out:?}");
-    let hdr = String::from_utf8(out[0].headers.clone().unwrap()).unwrap();
+    let hdr = String::from_utf8(out[0].headers.clone().unwrap().to_vec()).unwrap();
     assert!(hdr.contains("Nats-Stream: M"), "{hdr}");
-    assert_eq!(out[0].payload, b"one");
+    assert_eq!(out[0].payload, &b"one"[..]);
 }
 
 #[test]

@@ -10,18 +10,38 @@
 /// `subject` is an ordinary token (this is how a non-pedantic wildcard
 /// publish is delivered).
 pub fn subject_matches(filter: &str, subject: &str) -> bool {
-    let mut f = filter.split('.');
-    let mut s = subject.split('.');
+    // Hot in stores and consumers (a filter against every stored subject): compare
+    // bytes token by token instead of going through `str::split`'s pattern machinery.
+    let (f, s) = (filter.as_bytes(), subject.as_bytes());
+    let (mut fi, mut si) = (0, 0);
     loop {
-        match (f.next(), s.next()) {
-            (None, None) => return true,
-            // `>` needs at least one token, which `s` just supplied.
-            (Some(">"), Some(_)) => return true,
-            (Some("*"), Some(_)) => {}
-            (Some(ft), Some(st)) if ft == st => {}
+        let fe = token_end(f, fi);
+        let se = token_end(s, si);
+        let ft = &f[fi..fe];
+        match ft {
+            // `>` needs at least one token, which `s` has here.
+            b">" => return true,
+            b"*" => {}
+            _ if ft == &s[si..se] => {}
+            _ => return false,
+        }
+        match (fe == f.len(), se == s.len()) {
+            (true, true) => return true,
+            (false, false) => {
+                fi = fe + 1;
+                si = se + 1;
+            }
             _ => return false,
         }
     }
+}
+
+/// The end (exclusive) of the token starting at `start`.
+fn token_end(b: &[u8], start: usize) -> usize {
+    b[start..]
+        .iter()
+        .position(|&c| c == b'.')
+        .map_or(b.len(), |p| start + p)
 }
 
 /// True if every literal subject matched by `subject` (which may contain

@@ -18,6 +18,7 @@ pub mod pull;
 pub mod state;
 pub mod validate;
 
+use bytes::Bytes;
 use std::collections::BTreeSet;
 
 use sluice_store::{MessageStore, StoredMessage};
@@ -392,17 +393,15 @@ impl Consumer {
                 msg.timestamp,
                 self.num_pending,
             );
-            let (headers, payload) = if self.config.headers_only {
-                (Some(headers_only(&msg)), Vec::new())
-            } else {
-                (
-                    msg.headers.as_ref().map(|h| h.to_vec()),
-                    msg.payload.to_vec(),
-                )
-            };
             let size = msg_size(&msg, reply.len()) as u64;
+            let timestamp = msg.timestamp;
+            let (headers, payload) = if self.config.headers_only {
+                (Some(Bytes::from(headers_only(&msg))), Bytes::new())
+            } else {
+                (msg.headers, msg.payload)
+            };
             out.push(Outbound {
-                subject: msg.subject.clone(),
+                subject: msg.subject,
                 reply: Some(reply),
                 headers,
                 payload,
@@ -410,7 +409,7 @@ impl Consumer {
             });
             sent += 1;
             self.last_delivered_at = Some(now);
-            self.last_msg_ts = Some(msg.timestamp);
+            self.last_msg_ts = Some(timestamp);
             if let Some(ns) = (size * 8)
                 .saturating_mul(1_000_000_000)
                 .checked_div(self.config.rate_limit_bps)
@@ -454,8 +453,10 @@ impl Consumer {
             out.push(Outbound {
                 subject: self.config.deliver_subject.clone(),
                 reply: Some(reply),
-                headers: Some(b"NATS/1.0 100 FlowControl Request\r\n\r\n".to_vec()),
-                payload: Vec::new(),
+                headers: Some(Bytes::from_static(
+                    b"NATS/1.0 100 FlowControl Request\r\n\r\n",
+                )),
+                payload: Bytes::new(),
                 deliver_to: None,
             });
         }
@@ -571,8 +572,8 @@ impl Consumer {
                 out.push(Outbound {
                     subject: self.config.deliver_subject.clone(),
                     reply: None,
-                    headers: Some(self.heartbeat_headers()),
-                    payload: Vec::new(),
+                    headers: Some(Bytes::from(self.heartbeat_headers())),
+                    payload: Bytes::new(),
                     deliver_to: None,
                 });
             }
@@ -756,8 +757,8 @@ fn status_msg(reply: &str, headers: Vec<u8>) -> Outbound {
     Outbound {
         subject: reply.to_string(),
         reply: None,
-        headers: Some(headers),
-        payload: Vec::new(),
+        headers: Some(Bytes::from(headers)),
+        payload: Bytes::new(),
         deliver_to: None,
     }
 }

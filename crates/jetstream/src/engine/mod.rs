@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use bytes::Bytes;
 use sluice_store::{MessageStore, RecoveryReport, StoreError, StoreState, StoredMessage};
 use sluice_subject::{subset_of, SubjectIndex};
 
@@ -62,8 +63,9 @@ pub struct Outbound {
     /// The subject receivers see.
     pub subject: String,
     pub reply: Option<String>,
-    pub headers: Option<Vec<u8>>,
-    pub payload: Vec<u8>,
+    /// Shared with the store's read buffer where possible: a delivery does not copy.
+    pub headers: Option<Bytes>,
+    pub payload: Bytes,
     /// Route by this subject instead of `subject` (consumer deliveries keep the
     /// message's own subject but go to a deliver subject or a pull request's inbox).
     pub deliver_to: Option<String>,
@@ -75,8 +77,8 @@ impl Outbound {
         Outbound {
             subject: subject.to_string(),
             reply: None,
-            headers,
-            payload,
+            headers: headers.map(Bytes::from),
+            payload: Bytes::from(payload),
             deliver_to: None,
         }
     }

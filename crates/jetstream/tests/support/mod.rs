@@ -501,7 +501,7 @@ impl Harness {
         );
         let out = self.engine.commit();
         assert_eq!(out.len(), 1, "expected one ack, got {out:?}");
-        String::from_utf8(out[0].payload.clone()).unwrap()
+        String::from_utf8(out[0].payload.to_vec()).unwrap()
     }
 
     pub fn fail_next_sync(&self, stream: &str) {
