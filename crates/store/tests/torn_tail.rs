@@ -1,7 +1,9 @@
 //! A torn last write, cut at every byte offset inside the last records of the active
-//! segment (both as a short file and as a zero-filled tail): the store opens, cuts the
-//! segment back to the last record that verifies, reports how much it cut, and serves
-//! exactly the state as of that record.
+//! segment (both as a short file and as a zero-filled tail, which is what a torn write
+//! into a preallocated segment leaves): the store opens, cuts the segment back to the
+//! last record that verifies, reports how much it cut, and serves exactly the state as
+//! of that record. A tail of nothing but zeros is the preallocated end of the file, not
+//! damage: nothing is cut or reported, and appends continue over it.
 
 mod common;
 
@@ -36,7 +38,6 @@ fn build(fs: &SimFs) -> Vec<(u64, Snapshot)> {
     let mut store = open_sim(fs, "/s", opts());
     let mut marks = Vec::new();
     store.sync().unwrap();
-    let seg = Path::new("/s").join(&segments(fs, "/s")[0]);
     for i in 0..40u64 {
         match i {
             20 | 33 => {
@@ -53,7 +54,7 @@ fn build(fs: &SimFs) -> Vec<(u64, Snapshot)> {
             }
         }
         store.sync().unwrap();
-        marks.push((fs.read_file(&seg).unwrap().len() as u64, snapshot(&store)));
+        marks.push((store.active_segment_len(), snapshot(&store)));
     }
     marks
 }
@@ -74,6 +75,8 @@ fn every_cut_in_the_last_records_recovers_the_earlier_ones() {
     let seg = Path::new("/s").join(&segments(&fs, "/s")[0]);
     let from = marks[marks.len() - 6].0;
     let full = marks.last().unwrap().0;
+    let allocated = fs.read_file(&seg).unwrap().len() as u64;
+    assert!(allocated > full, "the segment is preallocated");
     for cut in from..=full {
         for zero_fill in [false, true] {
             let img = clone_dir(&fs, "/s", cut);
@@ -88,8 +91,13 @@ fn every_cut_in_the_last_records_recovers_the_earlier_ones() {
             let ctx = format!("cut {cut} zero_fill {zero_fill}");
             let report = store.recovery_report();
             assert!(report.damaged.is_empty(), "{ctx}: {report:?}");
-            let file_len = if zero_fill { full } else { cut };
-            assert_eq!(report.truncated_tail_bytes, file_len - good_len, "{ctx}");
+            let cut_bytes = match (zero_fill, cut == good_len) {
+                (false, _) => cut - good_len,
+                // Only zeros after the last record: the preallocated tail stays.
+                (true, true) => 0,
+                (true, false) => allocated - good_len,
+            };
+            assert_eq!(report.truncated_tail_bytes, cut_bytes, "{ctx}");
             assert_eq!(&snapshot(&store), expect, "{ctx}");
             check_invariants(&store);
             // Appends continue right after the last good record.
@@ -122,8 +130,12 @@ fn torn_tail_on_the_real_filesystem() {
     store.sync().unwrap();
     drop(store);
     let seg = path.join("00000001.seg");
-    let full = std::fs::metadata(&seg).unwrap().len();
-    let original = std::fs::read(&seg).unwrap();
+    let mut original = std::fs::read(&seg).unwrap();
+    // The file was preallocated past its last record; the record ends with "m9".
+    let full = original.windows(2).rposition(|w| w == b"m9").unwrap() as u64 + 2;
+    assert!(original.len() as u64 > full, "preallocated");
+    assert!(original[full as usize..].iter().all(|&b| b == 0));
+    original.truncate(full as usize);
     // The last record is 12 + 28 + 1 + 2 bytes long.
     for cut in full - 43..full {
         std::fs::write(&seg, &original[..cut as usize]).unwrap();

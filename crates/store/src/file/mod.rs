@@ -132,6 +132,7 @@ impl FileStore {
         if r.write_meta {
             meta::write(&vfs, dir, r.salt)?;
         }
+        let opts_segment_size = opts.segment_size;
         let gc_pending = r.segs.iter().rev().skip(1).any(|s| s.live == 0);
         let mut store = FileStore {
             vfs,
@@ -157,6 +158,7 @@ impl FileStore {
         match (r.active_file, store.segs.last_mut()) {
             (Some(f), Some(active)) => {
                 active.set_file(f);
+                active.set_reserve(opts_segment_size);
                 if active.len() == 0 {
                     // The whole segment was torn away: start it again with a header.
                     store.scratch.clear();
@@ -183,6 +185,12 @@ impl FileStore {
     /// Number of segment files (for tests and monitoring).
     pub fn segment_count(&self) -> usize {
         self.segs.len()
+    }
+
+    /// Bytes of records in the active segment, written or buffered: where its data ends
+    /// (its file may be longer, preallocated). For tests and monitoring.
+    pub fn active_segment_len(&self) -> u64 {
+        self.segs.last().map_or(0, Segment::len)
     }
 
     /// True once a write or fsync failed; the store must be reopened.

@@ -126,8 +126,21 @@ pub(crate) fn recover(vfs: &Arc<dyn Vfs>, dir: &Path) -> Result<Recovered, Store
         // about to serve durable, or a later acknowledgement could rest on bytes that
         // were never on disk.
         file.sync_data().map_err(|e| io_err(&path, e))?;
-        let tail = rb.segment(id, dir, &bytes, salt);
+        let mut tail = rb.segment(id, dir, &bytes, salt);
         let seg_name = super::segment::segment_name(id);
+        let zeros_from = |t: u64| {
+            let from = usize::try_from(t).unwrap_or(usize::MAX);
+            bytes.get(from..).is_some_and(|b| b.iter().all(|&x| x == 0))
+        };
+        if let Some(t) = tail.filter(|&t| zeros_from(t)) {
+            // Nothing but zeros after the last record: the preallocated end of the file
+            // (a torn write always leaves the non-zero start of its record). Appends
+            // continue at `t`, over the zeros.
+            if let Some(seg) = rb.segs.last_mut() {
+                seg.set_data_end(t, len);
+            }
+            tail = None;
+        }
         if let Some(t) = tail {
             let tail_len = len - t;
             if is_last && salt_known {
@@ -140,7 +153,7 @@ pub(crate) fn recover(vfs: &Arc<dyn Vfs>, dir: &Path) -> Result<Recovered, Store
                     "cut {tail_len} torn bytes at offset {t} of {seg_name}"
                 ));
                 if let Some(seg) = rb.segs.last_mut() {
-                    seg.set_written(t);
+                    seg.set_data_end(t, t);
                 }
             } else {
                 rb.damage(&seg_name, t, tail_len);

@@ -55,6 +55,11 @@ impl Slot {
     }
 }
 
+/// First preallocation step of a segment; each next one is as large as the file so far.
+const MIN_PREALLOC_STEP: u64 = 64 << 10;
+/// Largest preallocation step.
+const MAX_PREALLOC_STEP: u64 = 4 << 20;
+
 pub(crate) fn segment_name(id: u32) -> String {
     format!("{id:08}.seg")
 }
@@ -74,8 +79,13 @@ pub(crate) struct Segment {
     pub salt: u32,
     pub path: PathBuf,
     file: OnceLock<Box<dyn VfsFile>>,
-    /// Bytes already written to the file.
+    /// Bytes already written to the file: the end of its data. The file may be longer,
+    /// zero-filled past this, where it was preallocated.
     written: u64,
+    /// The file's length as far as this segment knows (preallocation included).
+    allocated: u64,
+    /// Preallocate up to this length while appending (0: never; sealed segments).
+    reserve: u64,
     /// Records appended but not yet written (only the active segment has any).
     buf: Vec<u8>,
     /// Written (or overwritten) since the last fsync.
@@ -113,6 +123,8 @@ impl Segment {
             path: dir.join(segment_name(id)),
             file: cell,
             written: len,
+            allocated: len,
+            reserve: 0,
             buf: Vec::new(),
             dirty: false,
             base_seq,
@@ -145,9 +157,41 @@ impl Segment {
         }
     }
 
-    /// After recovery cut the file short.
-    pub(crate) fn set_written(&mut self, len: u64) {
+    /// Recovery found the data to end at `len` in a file of `file_len` bytes.
+    pub(crate) fn set_data_end(&mut self, len: u64, file_len: u64) {
         self.written = len;
+        self.allocated = file_len;
+    }
+
+    /// Lets appends preallocate the file up to `len` bytes (the active segment).
+    pub(crate) fn set_reserve(&mut self, len: u64) {
+        self.reserve = len;
+    }
+
+    /// How far to grow the file ahead of a write ending at `end`: in steps that double
+    /// (so a small stream reserves little) up to `MAX_PREALLOC_STEP`, never past
+    /// `reserve` unless the write itself goes further.
+    fn prealloc_target(&self, end: u64) -> Option<u64> {
+        if end <= self.allocated || self.reserve == 0 {
+            return None;
+        }
+        let step = self.allocated.clamp(MIN_PREALLOC_STEP, MAX_PREALLOC_STEP);
+        Some((self.allocated + step).min(self.reserve).max(end))
+    }
+
+    /// Ends appends to this segment: flushes it and trims the preallocated tail, so a
+    /// sealed segment ends with its last record (made durable by the next sync).
+    pub(crate) fn seal(&mut self, vfs: &Arc<dyn Vfs>) -> Result<(), StoreError> {
+        self.flush(vfs)?;
+        self.reserve = 0;
+        if self.allocated > self.written {
+            self.file(vfs)?
+                .set_len(self.written)
+                .map_err(|e| self.io(e))?;
+            self.allocated = self.written;
+            self.dirty = true;
+        }
+        Ok(())
     }
 
     /// Installs the open handle (recovery hands over the last segment's).
@@ -212,9 +256,18 @@ impl Segment {
         if self.buf.is_empty() {
             return Ok(());
         }
+        let end = self.written + self.buf.len() as u64;
+        if let Some(target) = self.prealloc_target(end) {
+            // Not an error if it fails: the write itself reports a full or failing disk.
+            match self.file(vfs)?.allocate(target) {
+                Ok(()) => self.allocated = target,
+                Err(_) => self.reserve = 0,
+            }
+        }
         let f = self.file(vfs)?;
         f.write_at(&self.buf, self.written)
             .map_err(|e| self.io(e))?;
+        self.allocated = self.allocated.max(end);
         self.written += self.buf.len() as u64;
         self.buf.clear();
         Ok(())

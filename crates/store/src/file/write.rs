@@ -56,6 +56,7 @@ impl FileStore {
                 source: e,
             })?;
         let mut seg = Segment::new(id, &self.dir, Some(file), 0, self.last_seq + 1, self.salt);
+        seg.set_reserve(self.opts.segment_size);
         self.scratch.clear();
         record::encode_segment_header(&mut self.scratch, self.salt, self.last_seq, self.last_ts);
         seg.push(&self.scratch);
@@ -67,7 +68,7 @@ impl FileStore {
     /// Seals the active segment (written, fsynced at the next `sync`) and starts another.
     fn roll(&mut self) -> Result<(), StoreError> {
         if let Some(active) = self.segs.last_mut() {
-            active.flush(&self.vfs)?;
+            active.seal(&self.vfs)?;
         }
         // `new_segment` reuses the scratch buffer; keep the pending record.
         let pending = std::mem::take(&mut self.scratch);

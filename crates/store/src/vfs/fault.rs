@@ -9,6 +9,8 @@ pub enum FsOp {
     Read,
     Write,
     SetLen,
+    /// `allocate` (fallocate).
+    Allocate,
     /// `sync_data` or `sync_all` of a file.
     SyncFile,
     SyncDir,

@@ -58,6 +58,10 @@ pub trait VfsFile: Send + Sync + Debug {
         Ok(self.len()? == 0)
     }
     fn set_len(&self, len: u64) -> io::Result<()>;
+    /// Makes the file at least `len` bytes long, zero-filled past its old end, with the
+    /// space reserved (fallocate); never shrinks it. Writes below `len` then change no
+    /// file size, so their fdatasync has no size change to journal.
+    fn allocate(&self, len: u64) -> io::Result<()>;
     /// fsync of data and size (fdatasync).
     fn sync_data(&self) -> io::Result<()>;
     /// fsync of data and all metadata.

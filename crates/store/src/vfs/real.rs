@@ -82,6 +82,23 @@ impl VfsFile for RealFile {
         self.0.set_len(len)
     }
 
+    fn allocate(&self, len: u64) -> io::Result<()> {
+        if len <= self.len()? {
+            return Ok(());
+        }
+        loop {
+            return match rustix::fs::fallocate(&self.0, rustix::fs::FallocateFlags::empty(), 0, len)
+            {
+                Ok(()) => Ok(()),
+                Err(rustix::io::Errno::INTR) => continue,
+                // A filesystem without fallocate: a plain size change still spares each
+                // later append its own.
+                Err(rustix::io::Errno::OPNOTSUPP) => self.0.set_len(len),
+                Err(e) => Err(e.into()),
+            };
+        }
+    }
+
     fn sync_data(&self) -> io::Result<()> {
         self.0.sync_data()
     }

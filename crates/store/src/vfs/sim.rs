@@ -577,6 +577,27 @@ impl VfsFile for SimFile {
         Ok(())
     }
 
+    fn allocate(&self, len: u64) -> io::Result<()> {
+        self.need_writable()?;
+        let mut st = self.begin(FsOp::Allocate)?;
+        let cur = st.inode(self.ino)?.data.len() as u64;
+        if len <= cur {
+            return Ok(());
+        }
+        // All or nothing, as fallocate reserves the whole range or fails.
+        if st
+            .capacity
+            .is_some_and(|cap| st.used_bytes() + (len - cur) > cap)
+        {
+            return Err(FaultKind::Enospc.to_error());
+        }
+        let inode = st.inode(self.ino)?;
+        let p = Pending::SetLen(len);
+        p.apply(&mut inode.data);
+        inode.pending.push(p);
+        Ok(())
+    }
+
     fn sync_data(&self) -> io::Result<()> {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if st.epoch != self.epoch {
