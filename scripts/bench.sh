@@ -33,6 +33,8 @@
 #   SLUICE_SERVER sluice binary (default: target/release/sluice-server, built
 #                 by this script; when set, only sluice-bench is built)
 #   SKIP_BUILD=1  use the existing target/release binaries as they are
+#   NATS_SYNC_ALWAYS=1  run nats-server with `jetstream { sync_interval: always }`
+#                 (fsync before every ack, as Sluice does by default)
 #
 # Both servers run with JetStream (-js), each with its own store directory
 # (-sd) inside a fresh temporary directory that is removed on exit. Their
@@ -136,7 +138,15 @@ start_server() {
     pids+=($!)
     echo "$!" >"$ctl/pid"
 }
-start_server nats-server "$nats_server" -a 127.0.0.1 -p "$nats_port" -js -sd "$storedir/nats"
+nats_args=(-a 127.0.0.1 -p "$nats_port" -js -sd "$storedir/nats")
+nats_name=nats-server
+if [[ "${NATS_SYNC_ALWAYS:-0}" == 1 ]]; then
+    # Like for like with Sluice's durable acks: nats-server fsyncs every write.
+    printf 'jetstream { sync_interval: always }\n' >"$storedir/nats-sync-always.conf"
+    nats_args=(-c "$storedir/nats-sync-always.conf" "${nats_args[@]}")
+    nats_name="nats-server (sync always)"
+fi
+start_server nats-server "$nats_server" "${nats_args[@]}"
 start_server sluice "$sluice_server" -a 127.0.0.1 -p "$sluice_port" -js -sd "$storedir/sluice"
 
 for name_port in "nats-server:$nats_port" "sluice:$sluice_port"; do
@@ -152,7 +162,7 @@ done
 # --- compare -------------------------------------------------------------------
 status=0
 "$bench" compare \
-    --baseline "nats://127.0.0.1:$nats_port" --baseline-name nats-server \
+    --baseline "nats://127.0.0.1:$nats_port" --baseline-name "$nats_name" \
     --baseline-pid "${pids[0]}" --baseline-ctl "$storedir/ctl-nats-server" \
     --candidate "nats://127.0.0.1:$sluice_port" --candidate-name sluice \
     --candidate-pid "${pids[1]}" --candidate-ctl "$storedir/ctl-sluice" \

@@ -8,7 +8,17 @@ use sluice_subject::{is_literal, subject_matches};
 pub(crate) enum Filter<'a> {
     All,
     Literal(&'a str),
-    Wildcard(&'a str),
+    Wildcard(Pattern<'a>),
+}
+
+/// A wildcard filter, with the common `literal.prefix.>` form (a KV bucket, an object
+/// store's chunks) recognised up front: matching it is one prefix comparison, and
+/// stores match filters against every stored subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pattern<'a> {
+    text: &'a str,
+    /// For `literal.prefix.>`: `literal.prefix.` (with the dot).
+    prefix: Option<&'a str>,
 }
 
 impl<'a> Filter<'a> {
@@ -17,7 +27,12 @@ impl<'a> Filter<'a> {
         match filter {
             None | Some("") | Some(">") => Filter::All,
             Some(f) if is_literal(f) => Filter::Literal(f),
-            Some(f) => Filter::Wildcard(f),
+            Some(f) => {
+                let prefix = f
+                    .strip_suffix('>')
+                    .filter(|p| p.ends_with('.') && is_literal(&p[..p.len() - 1]));
+                Filter::Wildcard(Pattern { text: f, prefix })
+            }
         }
     }
 
@@ -25,7 +40,10 @@ impl<'a> Filter<'a> {
         match self {
             Filter::All => true,
             Filter::Literal(l) => *l == subject,
-            Filter::Wildcard(w) => subject_matches(w, subject),
+            Filter::Wildcard(Pattern {
+                prefix: Some(p), ..
+            }) => subject.starts_with(p),
+            Filter::Wildcard(Pattern { text, .. }) => subject_matches(text, subject),
         }
     }
 }
@@ -61,5 +79,38 @@ impl<'a> PurgeSpec<'a> {
             (Filter::All, Some(b), None) if b > last_seq.saturating_add(1) => Some(b),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_patterns_match_like_the_general_matcher() {
+        let patterns = [
+            "a.>", "a.b.>", "$KV.b.>", "*.>", "a.*.>", "a.>.>", ".>", "a..>",
+        ];
+        let subjects = [
+            "a", "a.", "a.b", "a.b.c", "a.bc", "ab.c", "$KV.b.k", "$KV.b", "$KV.bb.k", "b.a",
+            "a..x", ".x",
+        ];
+        for p in patterns {
+            let f = Filter::new(Some(p));
+            for s in subjects {
+                assert_eq!(f.matches(s), subject_matches(p, s), "{p} vs {s}");
+            }
+        }
+        assert!(matches!(
+            Filter::new(Some("a.b.>")),
+            Filter::Wildcard(Pattern {
+                prefix: Some("a.b."),
+                ..
+            })
+        ));
+        assert!(matches!(
+            Filter::new(Some("a.*.>")),
+            Filter::Wildcard(Pattern { prefix: None, .. })
+        ));
     }
 }

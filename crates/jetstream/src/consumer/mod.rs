@@ -199,9 +199,18 @@ impl Consumer {
 
     /// Recounts `num_pending` from the store.
     pub fn recount(&mut self, store: &dyn MessageStore) {
-        let from = self.state.delivered.stream + 1;
+        let mut from = self.state.delivered.stream + 1;
+        // With `last_per_subject`, only the last message of each subject is pending up
+        // to the highest of them; every message above it is.
+        let mut wanted = 0;
+        if let Some(lps) = &self.last_per_subject {
+            if let Some(&top) = lps.iter().next_back() {
+                wanted = lps.range(from..).count() as u64;
+                from = from.max(top + 1);
+            }
+        }
         let filters = self.config.filters();
-        self.num_pending = if filters.is_empty() {
+        let above: u64 = if filters.is_empty() {
             store.count_from(from, None)
         } else {
             filters
@@ -209,23 +218,7 @@ impl Consumer {
                 .map(|f| store.count_from(from, Some(f)))
                 .sum()
         };
-        if let Some(lps) = &self.last_per_subject {
-            // Only the last message per subject is pending below the highest of them.
-            if let Some(&top) = lps.iter().next_back() {
-                let below: u64 = if filters.is_empty() {
-                    store.count_from(from, None) - store.count_from(top + 1, None)
-                } else {
-                    filters
-                        .iter()
-                        .map(|f| {
-                            store.count_from(from, Some(f)) - store.count_from(top + 1, Some(f))
-                        })
-                        .sum()
-                };
-                let wanted = lps.range(from..).count() as u64;
-                self.num_pending = self.num_pending - below + wanted;
-            }
-        }
+        self.num_pending = above + wanted;
         self.pending_stale = false;
     }
 
