@@ -3,7 +3,8 @@
 //! message, as a sequential KV put waits for), and reopening a 1M-key KV-like store
 //! (time and RSS).
 //!
-//! `cargo run --release -p sluice-store --example store_costs [dir]`.
+//! `cargo run --release -p sluice-store --example store_costs [dir] [all|read|put|open]`
+//! (`build` then `reopen`: the 1M-key store alone, left in `dir`, for profiling).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -66,8 +67,8 @@ fn put_latency(dir: &Path, n: usize, size: usize) {
     );
 }
 
-fn reopen(dir: &Path, n: u64) {
-    {
+fn reopen(dir: &Path, n: u64, build: bool) {
+    if build {
         let mut s = open(dir);
         let payload = [b'x'; 16];
         for i in 0..n {
@@ -97,6 +98,11 @@ fn main() {
         .unwrap_or_else(|| "/work/tmp-store-costs".to_string());
     let base = Path::new(&base);
     let what = std::env::args().nth(2).unwrap_or_else(|| "all".into());
+    // `build` leaves a 1M-key store in `dir`, `reopen` opens it (for profiling).
+    if what == "build" || what == "reopen" {
+        reopen(&base.join("o1"), 1_000_000, what == "build");
+        return;
+    }
     let _ = std::fs::remove_dir_all(base);
     std::fs::create_dir_all(base).unwrap();
     if what == "all" || what == "read" {
@@ -108,7 +114,7 @@ fn main() {
         put_latency(&base.join("p2"), 300, 128 << 10);
     }
     if what == "all" || what == "open" {
-        reopen(&base.join("o1"), 1_000_000);
+        reopen(&base.join("o1"), 1_000_000, true);
     }
     let _ = std::fs::remove_dir_all(base);
 }

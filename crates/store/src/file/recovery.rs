@@ -112,6 +112,7 @@ pub(crate) fn recover(vfs: &Arc<dyn Vfs>, dir: &Path) -> Result<Recovered, Store
 
     let mut rb = Rebuild::default();
     let mut active_file = None;
+    let mut bytes = Vec::new();
     for (k, &id) in ids.iter().enumerate() {
         let is_last = k + 1 == ids.len();
         let path = dir.join(super::segment::segment_name(id));
@@ -119,7 +120,10 @@ pub(crate) fn recover(vfs: &Arc<dyn Vfs>, dir: &Path) -> Result<Recovered, Store
             .open(&path, OpenMode::ReadWrite)
             .map_err(|e| io_err(&path, e))?;
         let len = file.len().map_err(|e| io_err(&path, e))?;
-        let mut bytes = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX)];
+        // One buffer for every segment: a fresh multi-MiB allocation per segment leaves
+        // the allocator's heap fragmented under the index being built.
+        bytes.clear();
+        bytes.resize(usize::try_from(len).unwrap_or(usize::MAX), 0);
         file.read_exact_at(&mut bytes, 0)
             .map_err(|e| io_err(&path, e))?;
         // The instance that wrote this may have died before its fsync: make what we are
@@ -166,6 +170,7 @@ pub(crate) fn recover(vfs: &Arc<dyn Vfs>, dir: &Path) -> Result<Recovered, Store
             active_file = Some(file);
         }
     }
+    drop(bytes);
     // Likewise for the directory entries of the segments just read.
     vfs.sync_dir(dir).map_err(|e| io_err(dir, e))?;
     rb.finish(salt, meta_salt.is_none(), active_file, report)
@@ -234,14 +239,13 @@ impl Rebuild {
         let mut seg = Segment::new(id, dir, None, bytes.len() as u64, base, salt);
         let mut floor_seq = self.max_seq.max(self.hdr_last.0);
         let mut damaged_since_msg = 0u64;
-        let sc = scan::scan(bytes, start, salt);
-        for item in sc.items {
+        let tail = scan::scan(bytes, start, salt, |item| {
             let (offset, len, rec) = match item {
                 Item::Damage { offset, len } => {
                     self.damage(&name, offset, len);
                     seg.damaged = true;
                     damaged_since_msg += len;
-                    continue;
+                    return;
                 }
                 Item::Record { offset, len, rec } => (offset, len, rec),
             };
@@ -251,23 +255,23 @@ impl Rebuild {
                 Record::Delete { last_seq, ranges } => {
                     self.saw_last_seq(*last_seq);
                     self.tombstones.push((idx, ranges.clone()));
-                    continue;
+                    return;
                 }
                 Record::Compact { last_seq, below } => {
                     self.saw_last_seq(*last_seq);
                     self.compacts.push((idx, *below));
-                    continue;
+                    return;
                 }
                 Record::Segment { .. } => {
                     self.notes
                         .push(format!("{name}: segment header at offset {offset} ignored"));
-                    continue;
+                    return;
                 }
                 Record::Unknown(kind) => {
                     self.notes.push(format!(
                         "{name}: record kind {kind} at offset {offset} ignored"
                     ));
-                    continue;
+                    return;
                 }
             };
             // Sequences only grow, and within a segment they are contiguous except where
@@ -285,7 +289,7 @@ impl Rebuild {
                 ));
                 self.damage(&name, offset, len as u64);
                 damaged_since_msg += len as u64;
-                continue;
+                return;
             }
             self.resolve(seq);
             match rec {
@@ -300,9 +304,11 @@ impl Rebuild {
             self.max_seq = seq;
             self.max_ts = ts;
             damaged_since_msg = 0;
-        }
+        });
+        // Sized by doubling while scanning; the sealed ones never grow again.
+        seg.slots.shrink_to_fit();
         self.segs.push(seg);
-        sc.tail
+        tail
     }
 
     /// Indices of segments holding sequences in `a..=b`.
@@ -381,8 +387,9 @@ impl Rebuild {
         }
         report.notes.append(&mut self.notes);
 
-        // Final subject ids, in sequence order, for live messages only.
-        let mut subjects = SubjectIndex::default();
+        // Count live messages into the index built while scanning (one name per
+        // subject, no second index), then forget subjects left with none.
+        let mut subjects = std::mem::take(&mut self.seen_subjects);
         let (mut msgs, mut bytes, mut first_seq) = (0u64, 0u64, None);
         let mut prev_end = 1;
         for seg in &mut self.segs {
@@ -391,21 +398,18 @@ impl Rebuild {
             }
             prev_end = seg.end_seq();
             let base = seg.base_seq;
-            for (i, slot) in seg.slots.iter_mut().enumerate() {
+            for (i, slot) in seg.slots.iter().enumerate() {
                 if !slot.is_live() {
                     continue;
                 }
                 let seq = base + i as u64;
-                let name = self.seen_subjects.get(slot.subject).map(|e| e.name.clone());
-                let Some(name) = name else { continue };
-                let fid = subjects.intern(&name);
-                subjects.add(fid, seq);
-                slot.subject = fid;
+                subjects.add(slot.subject, seq);
                 msgs += 1;
                 bytes += slot_stored_size(slot);
                 first_seq.get_or_insert(seq);
             }
         }
+        subjects.release_all_empty();
         Ok(Recovered {
             salt,
             write_meta,

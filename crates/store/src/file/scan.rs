@@ -4,7 +4,8 @@
 //! resynchronises by searching forward for the next offset where a whole record
 //! verifies (magic, plausible length, checksum, consistent body). Everything valid after
 //! damage is kept. What cannot be resynchronised to the end of the file is the "tail",
-//! which the caller cuts off (last segment: a torn write) or reports (sealed segment).
+//! which the caller cuts off (last segment: a torn write) or reports (sealed segment),
+//! unless it is all zeros: the preallocated end of the file.
 
 use super::record::{decode, Record, HEADER_LEN, MAGIC};
 
@@ -19,14 +20,6 @@ pub(crate) enum Item<'a> {
         offset: u64,
         len: u64,
     },
-}
-
-#[derive(Debug)]
-pub(crate) struct Scan<'a> {
-    /// Valid records and interior damage, in file order.
-    pub items: Vec<Item<'a>>,
-    /// Where unverifiable bytes up to the end of the file start (`None`: no tail).
-    pub tail: Option<u64>,
 }
 
 /// The segment header at offset 0, if it verifies: `(salt, last_seq, last_ts, len)`.
@@ -60,9 +53,15 @@ fn resync(bytes: &[u8], from: usize, salt: u32) -> Option<usize> {
     None
 }
 
-/// Scans `bytes` from `start` with `salt`.
-pub(crate) fn scan(bytes: &[u8], start: usize, salt: u32) -> Scan<'_> {
-    let mut items = Vec::new();
+/// Scans `bytes` from `start` with `salt`, handing valid records and interior damage
+/// to `visit` in file order (nothing is collected: a segment holds ~100k records).
+/// Returns where unverifiable bytes up to the end of the file start (`None`: no tail).
+pub(crate) fn scan<'a>(
+    bytes: &'a [u8],
+    start: usize,
+    salt: u32,
+    mut visit: impl FnMut(Item<'a>),
+) -> Option<u64> {
     let mut at = start;
     let mut damage_from: Option<usize> = None;
     while at < bytes.len() {
@@ -70,12 +69,12 @@ pub(crate) fn scan(bytes: &[u8], start: usize, salt: u32) -> Scan<'_> {
         match decode(rest, salt) {
             Ok((rec, len)) => {
                 if let Some(d) = damage_from.take() {
-                    items.push(Item::Damage {
+                    visit(Item::Damage {
                         offset: d as u64,
                         len: (at - d) as u64,
                     });
                 }
-                items.push(Item::Record {
+                visit(Item::Record {
                     offset: at as u64,
                     len,
                     rec,
@@ -86,22 +85,12 @@ pub(crate) fn scan(bytes: &[u8], start: usize, salt: u32) -> Scan<'_> {
                 let d = *damage_from.get_or_insert(at);
                 match resync(bytes, at + 1, salt) {
                     Some(p) => at = p,
-                    None => {
-                        return Scan {
-                            items,
-                            tail: Some(d as u64),
-                        }
-                    }
+                    None => return Some(d as u64),
                 }
             }
         }
     }
-    if let Some(d) = damage_from {
-        // Unreachable in practice (a resync point always decodes), kept for totality.
-        return Scan {
-            items,
-            tail: Some(d as u64),
-        };
-    }
-    Scan { items, tail: None }
+    // Set only if the loop ended inside damage, which a resync point (it always
+    // decodes) rules out; kept for totality.
+    damage_from.map(|d| d as u64)
 }

@@ -184,6 +184,8 @@ impl Segment {
     pub(crate) fn seal(&mut self, vfs: &Arc<dyn Vfs>) -> Result<(), StoreError> {
         self.flush(vfs)?;
         self.reserve = 0;
+        // Grown by doubling while active; a sealed segment never gets another slot.
+        self.slots.shrink_to_fit();
         if self.allocated > self.written {
             self.file(vfs)?
                 .set_len(self.written)
