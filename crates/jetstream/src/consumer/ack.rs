@@ -54,9 +54,7 @@ fn push_u64(s: &mut String, mut n: u64) {
             break;
         }
     }
-    for &d in &buf[i..] {
-        s.push(d as char);
-    }
+    s.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 /// The parts of an ack subject the server needs.
