@@ -15,7 +15,20 @@ use crate::validate::is_literal;
 pub(crate) struct MatchCache<T> {
     map: HashMap<Box<str>, Arc<MatchResult<T>>>,
     capacity: usize,
+    /// Lookups and hits in the current window of `WINDOW` lookups.
+    lookups: u32,
+    hits: u32,
+    /// Set when the last window hit less than 1 in `SPARSE_HIT_RATIO`: most
+    /// subjects are seen once (a KV bucket's keys, reply inboxes), so only one
+    /// miss in `SPARSE_ADMIT` is cached and the rest skip the insert and its
+    /// evictions, which cost more than the lookups they would save.
+    sparse: bool,
+    misses_skipped: u32,
 }
+
+const WINDOW: u32 = 1024;
+const SPARSE_HIT_RATIO: u32 = 8;
+const SPARSE_ADMIT: u32 = 16;
 
 impl<T> MatchCache<T> {
     /// A capacity of 0 disables caching.
@@ -23,16 +36,38 @@ impl<T> MatchCache<T> {
         MatchCache {
             map: HashMap::new(),
             capacity,
+            lookups: 0,
+            hits: 0,
+            sparse: false,
+            misses_skipped: 0,
         }
     }
 
-    pub(crate) fn get(&self, subject: &str) -> Option<Arc<MatchResult<T>>> {
-        self.map.get(subject).cloned()
+    pub(crate) fn get(&mut self, subject: &str) -> Option<Arc<MatchResult<T>>> {
+        if self.capacity == 0 {
+            return None;
+        }
+        let hit = self.map.get(subject).cloned();
+        self.lookups += 1;
+        self.hits += u32::from(hit.is_some());
+        if self.lookups >= WINDOW {
+            self.sparse = self.hits * SPARSE_HIT_RATIO < self.lookups;
+            self.lookups = 0;
+            self.hits = 0;
+        }
+        hit
     }
 
     pub(crate) fn insert(&mut self, subject: &str, result: Arc<MatchResult<T>>) {
         if self.capacity == 0 {
             return;
+        }
+        if self.sparse {
+            self.misses_skipped += 1;
+            if self.misses_skipped < SPARSE_ADMIT {
+                return;
+            }
+            self.misses_skipped = 0;
         }
         if self.map.len() >= self.capacity {
             self.evict_half();
@@ -95,6 +130,40 @@ mod tests {
                 assert!(c.len() <= cap, "cap {cap}: len {}", c.len());
             }
         }
+    }
+
+    #[test]
+    fn admits_few_misses_while_most_lookups_miss() {
+        let mut c = MatchCache::new(100_000);
+        // A window of unique subjects: each misses and is inserted.
+        for i in 0..WINDOW {
+            let s = format!("u.{i}");
+            assert!(c.get(&s).is_none());
+            c.insert(&s, entry());
+        }
+        // The window's last lookup found it sparse: that miss was not admitted.
+        assert_eq!(c.len(), WINDOW as usize - 1);
+        // The next window admits one miss in SPARSE_ADMIT.
+        for i in 0..WINDOW {
+            let s = format!("v.{i}");
+            assert!(c.get(&s).is_none());
+            c.insert(&s, entry());
+        }
+        let admitted = c.len() - (WINDOW as usize - 1);
+        assert_eq!(admitted, ((WINDOW + 1) / SPARSE_ADMIT) as usize);
+        // Repeated subjects are still cached, and hits end sparse mode.
+        for _ in 0..SPARSE_ADMIT {
+            if c.get("hot").is_none() {
+                c.insert("hot", entry());
+            }
+        }
+        assert!(c.get("hot").is_some());
+        for _ in 0..2 * WINDOW {
+            assert!(c.get("hot").is_some());
+        }
+        assert!(!c.sparse);
+        c.insert("w", entry());
+        assert!(c.get("w").is_some(), "every miss admitted again");
     }
 
     #[test]
