@@ -3,7 +3,9 @@
 //! per segment and a per-subject index, rebuilt by scanning on open.
 //!
 //! - `record`: the on-disk format. `scan`: records and damage in one segment's bytes.
-//! - `segment`: a segment file, its write buffer and slot table.
+//! - `segment`: a segment file, its write buffer and slot table; the active one is
+//!   preallocated ahead of its data, so recovery finds the data end inside zeros.
+//! - `cache`: read-ahead windows for sequential loads.
 //! - `subjects`: per-subject counts and first/last sequences.
 //! - `recovery`: open = scan + rebuild + cut a torn tail + report damage.
 //! - `meta`: `store.meta`, the checksum salt.
