@@ -138,6 +138,12 @@ impl ReadCache {
             .unwrap_or_default()
     }
 
+    /// Bytes held by the windows' buffers.
+    #[cfg(test)]
+    fn held(&self) -> usize {
+        self.windows.iter().map(|w| w.data.capacity()).sum()
+    }
+
     /// Forgets everything read from `seg` (its bytes were rewritten, or it is gone).
     pub(crate) fn invalidate_segment(&mut self, seg: u32) {
         self.windows.retain(|w| w.seg != seg);
@@ -171,6 +177,27 @@ mod tests {
         assert!(matches!(c.plan(2, 50_000, 100, written), Plan::Direct));
         c.invalidate_segment(1);
         assert!(!matches!(c.plan(1, 1200, 100, written), Plan::Hit(_)));
+    }
+
+    #[test]
+    fn short_fills_replace_large_buffers() {
+        let mut c = ReadCache::default();
+        for (seg, written) in [(1u32, 1u64 << 20), (2, 1 << 20)] {
+            assert!(matches!(c.plan(seg, 0, 100, written), Plan::Direct));
+            let Plan::Fill { len } = c.plan(seg, 100, 100, written) else {
+                panic!("expected a fill")
+            };
+            let mut buf = c.spare_buffer();
+            buf.resize(len, 0);
+            c.insert(seg, 100, buf, 100);
+        }
+        assert!(c.held() >= 2 * WINDOW);
+        // Readers caught up with the end of their data: small fills (in fresh buffers,
+        // see `FileStore::read_record`) take the big windows' places.
+        for seg in [1u32, 2] {
+            c.insert(seg, 1 << 20, vec![0; 400], 100);
+        }
+        assert!(c.held() < WINDOW / 4, "{}", c.held());
     }
 
     #[test]

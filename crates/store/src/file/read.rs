@@ -6,7 +6,7 @@ use std::sync::MutexGuard;
 
 use bytes::Bytes;
 
-use super::cache::{Plan, ReadCache};
+use super::cache::{self, Plan, ReadCache};
 use super::record::{decode, Record};
 use super::segment::{Segment, Slot};
 use super::FileStore;
@@ -263,7 +263,13 @@ impl FileStore {
             }
             Plan::Fill { len: fill } => fill,
         };
-        let mut buf = cache.spare_buffer();
+        // A short fill (a reader caught up with the end of the data) gets a buffer of
+        // its size, so windows of idle, read-to-the-end stores stay small.
+        let mut buf = if fill >= cache::WINDOW / 2 {
+            cache.spare_buffer()
+        } else {
+            Vec::new()
+        };
         buf.resize(fill, 0);
         seg.read_file(&self.vfs, &mut buf, offset)?;
         let out = buf.get(..len).map(<[u8]>::to_vec);
