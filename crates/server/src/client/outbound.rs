@@ -50,8 +50,18 @@ pub struct Outbound {
     max_pending: usize,
 }
 
-/// Above this, an idle connection's spare write buffer is shrunk back.
+/// Above this, a write buffer that is mostly unused is shrunk back.
 const KEEP_CAPACITY: usize = 1 << 20;
+
+/// Whether a spare buffer that held `written` bytes in its last write should be
+/// replaced by a small one. A connection streaming bulk data (an object-store get)
+/// keeps its large buffers: growing them again on every write cost more in page
+/// faults than the copy itself. Once writes shrink to under a quarter of the
+/// capacity the memory goes back; the buffers never exceed `max_pending` plus one
+/// message anyway.
+fn should_shrink(capacity: usize, written: usize) -> bool {
+    capacity > KEEP_CAPACITY && written < capacity / 4
+}
 
 impl Outbound {
     pub fn new(max_pending: usize) -> Self {
@@ -167,8 +177,9 @@ impl Outbound {
                 continue;
             }
             let result = tokio::time::timeout(write_deadline, sock.write_all(&spare)).await;
+            let written = spare.len();
             spare.clear();
-            if spare.capacity() > KEEP_CAPACITY {
+            if should_shrink(spare.capacity(), written) {
                 spare = Vec::with_capacity(4096);
             }
             self.state.lock().in_flight = 0;
@@ -193,6 +204,16 @@ impl Outbound {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bulk_writers_keep_their_buffers_and_idle_ones_give_them_back() {
+        assert!(!should_shrink(4096, 10));
+        assert!(!should_shrink(KEEP_CAPACITY, 0));
+        assert!(!should_shrink(8 << 20, 4 << 20));
+        assert!(!should_shrink(8 << 20, 2 << 20));
+        assert!(should_shrink(8 << 20, (2 << 20) - 1));
+        assert!(should_shrink(8 << 20, 100));
+    }
 
     #[test]
     fn slow_consumer_past_max_pending() {
