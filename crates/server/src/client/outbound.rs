@@ -1,12 +1,16 @@
 //! The outbound half of a connection: a bounded buffer that any task may append to, and
 //! the writer task that drains it to the socket.
 //!
-//! Publishers append encoded messages under a short lock (no allocation once the buffer
-//! has grown) and only signal the writer once per read batch. The writer swaps the whole
-//! buffer out and writes it with one `write_all`, so many messages share one syscall.
+//! Publishers append encoded messages under a short lock and only signal the writer once
+//! per read batch. Bytes queue in chunks of up to `CHUNK` bytes (a message larger than
+//! that gets a chunk of its own): a client receiving a burst of megabytes never forces
+//! one huge buffer to be regrown and copied, which page faults made the main cost of
+//! bulk deliveries. The writer takes every queued chunk at once and writes them in turn,
+//! so many messages share one syscall, and keeps a couple of chunks for reuse.
 //! Pending bytes (buffered plus being written) above `max_pending` mark the client a slow
 //! consumer: its buffer is dropped and the connection is closed, and nobody else waits.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -31,7 +35,12 @@ pub enum Pushed {
 
 #[derive(Debug)]
 struct State {
-    buf: Vec<u8>,
+    /// Queued bytes, oldest first.
+    chunks: VecDeque<Vec<u8>>,
+    /// Total bytes in `chunks`.
+    queued: usize,
+    /// Empty chunks kept for reuse (at most `SPARE_CHUNKS`).
+    spare: Vec<Vec<u8>>,
     /// Bytes the writer took and has not finished writing.
     in_flight: usize,
     /// Set once the connection is closing. With `flush` the writer drains `buf` first.
@@ -50,24 +59,45 @@ pub struct Outbound {
     max_pending: usize,
 }
 
-/// Above this, a write buffer that is mostly unused is shrunk back.
-const KEEP_CAPACITY: usize = 1 << 20;
+/// Queued bytes are kept in chunks of about this size.
+const CHUNK: usize = 64 * 1024;
+/// Empty chunks a connection keeps between writes.
+const SPARE_CHUNKS: usize = 2;
 
-/// Whether a spare buffer that held `written` bytes in its last write should be
-/// replaced by a small one. A connection streaming bulk data (an object-store get)
-/// keeps its large buffers: growing them again on every write cost more in page
-/// faults than the copy itself. Once writes shrink to under a quarter of the
-/// capacity the memory goes back; the buffers never exceed `max_pending` plus one
-/// message anyway.
-fn should_shrink(capacity: usize, written: usize) -> bool {
-    capacity > KEEP_CAPACITY && written < capacity / 4
+impl State {
+    fn clear(&mut self) {
+        self.chunks = VecDeque::new();
+        self.queued = 0;
+    }
+
+    /// The chunk the next message goes into: the last one unless it is full.
+    fn tail(&mut self) -> &mut Vec<u8> {
+        if self.chunks.back().is_none_or(|c| c.len() >= CHUNK) {
+            let chunk = self.spare.pop().unwrap_or_default();
+            self.chunks.push_back(chunk);
+        }
+        let n = self.chunks.len();
+        &mut self.chunks[n - 1]
+    }
+
+    /// Takes back written chunks for reuse; oversized ones (a large message) go.
+    fn recycle(&mut self, written: &mut VecDeque<Vec<u8>>) {
+        for mut chunk in written.drain(..) {
+            if self.spare.len() < SPARE_CHUNKS && chunk.capacity() <= 2 * CHUNK {
+                chunk.clear();
+                self.spare.push(chunk);
+            }
+        }
+    }
 }
 
 impl Outbound {
     pub fn new(max_pending: usize) -> Self {
         Outbound {
             state: Mutex::new(State {
-                buf: Vec::with_capacity(4096),
+                chunks: VecDeque::new(),
+                queued: 0,
+                spare: Vec::new(),
                 in_flight: 0,
                 closing: None,
             }),
@@ -85,16 +115,20 @@ impl Outbound {
         if st.closing.is_some() {
             return Pushed::Closed;
         }
-        encode(&mut st.buf);
-        if st.buf.len() + st.in_flight > self.max_pending {
-            st.buf = Vec::new();
+        let tail = st.tail();
+        let before = tail.len();
+        encode(tail);
+        let added = tail.len() - before;
+        st.queued += added;
+        if st.queued + st.in_flight > self.max_pending {
+            st.clear();
             st.closing = Some((CloseReason::SlowConsumerPendingBytes, false));
             drop(st);
             self.wake_writer.notify_one();
             self.wake_reader.notify_one();
             return Pushed::SlowConsumer;
         }
-        if (st.buf.len() + st.in_flight) * 2 > self.max_pending {
+        if (st.queued + st.in_flight) * 2 > self.max_pending {
             return Pushed::QueuedOverHalf;
         }
         Pushed::Queued
@@ -108,7 +142,7 @@ impl Outbound {
             let notified = self.drained.notified();
             {
                 let st = self.state.lock();
-                if st.closing.is_some() || (st.buf.len() + st.in_flight) * 2 <= self.max_pending {
+                if st.closing.is_some() || (st.queued + st.in_flight) * 2 <= self.max_pending {
                     return;
                 }
             }
@@ -127,7 +161,7 @@ impl Outbound {
         let mut st = self.state.lock();
         if st.closing.is_none() {
             if !flush {
-                st.buf = Vec::new();
+                st.clear();
             }
             st.closing = Some((reason, flush));
         }
@@ -142,7 +176,7 @@ impl Outbound {
 
     pub fn pending_bytes(&self) -> usize {
         let st = self.state.lock();
-        st.buf.len() + st.in_flight
+        st.queued + st.in_flight
     }
 
     /// Resolves when someone asked this connection to close.
@@ -158,31 +192,32 @@ impl Outbound {
 
     /// The writer task: drains the buffer to the socket until the connection closes.
     pub async fn run_writer(&self, mut sock: OwnedWriteHalf, write_deadline: Duration) {
-        let mut spare: Vec<u8> = Vec::with_capacity(4096);
+        let mut writing: VecDeque<Vec<u8>> = VecDeque::new();
         loop {
             let notified = self.wake_writer.notified();
             {
                 let mut st = self.state.lock();
-                if st.buf.is_empty() {
+                if st.queued == 0 {
                     if st.closing.is_some() {
                         break;
                     }
                 } else {
-                    std::mem::swap(&mut st.buf, &mut spare);
-                    st.in_flight = spare.len();
+                    std::mem::swap(&mut st.chunks, &mut writing);
+                    st.in_flight = st.queued;
+                    st.queued = 0;
                 }
             }
-            if spare.is_empty() {
+            if writing.is_empty() {
                 notified.await;
                 continue;
             }
-            let result = tokio::time::timeout(write_deadline, sock.write_all(&spare)).await;
-            let written = spare.len();
-            spare.clear();
-            if should_shrink(spare.capacity(), written) {
-                spare = Vec::with_capacity(4096);
+            let result =
+                tokio::time::timeout(write_deadline, write_chunks(&mut sock, &writing)).await;
+            {
+                let mut st = self.state.lock();
+                st.in_flight = 0;
+                st.recycle(&mut writing);
             }
-            self.state.lock().in_flight = 0;
             self.drained.notify_waiters();
             match result {
                 Ok(Ok(())) => {}
@@ -201,18 +236,46 @@ impl Outbound {
     }
 }
 
+async fn write_chunks(
+    sock: &mut OwnedWriteHalf,
+    chunks: &VecDeque<Vec<u8>>,
+) -> std::io::Result<()> {
+    for chunk in chunks {
+        sock.write_all(chunk).await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn bulk_writers_keep_their_buffers_and_idle_ones_give_them_back() {
-        assert!(!should_shrink(4096, 10));
-        assert!(!should_shrink(KEEP_CAPACITY, 0));
-        assert!(!should_shrink(8 << 20, 4 << 20));
-        assert!(!should_shrink(8 << 20, 2 << 20));
-        assert!(should_shrink(8 << 20, (2 << 20) - 1));
-        assert!(should_shrink(8 << 20, 100));
+    fn bytes_queue_in_bounded_chunks_and_chunks_are_reused() {
+        let out = Outbound::new(usize::MAX);
+        let msg = vec![b'x'; 1000];
+        for _ in 0..200 {
+            out.push(|b| b.extend_from_slice(&msg));
+        }
+        let big = vec![b'y'; 3 * CHUNK];
+        out.push(|b| b.extend_from_slice(&big));
+        out.push(|b| b.extend_from_slice(b"tail"));
+        let mut st = out.state.lock();
+        assert_eq!(st.queued, 200 * 1000 + 3 * CHUNK + 4);
+        assert_eq!(st.chunks.iter().map(Vec::len).sum::<usize>(), st.queued);
+        // Every chunk but the one holding the large message stays near CHUNK.
+        assert!(st.chunks.iter().filter(|c| c.len() > CHUNK + 1000).count() <= 1);
+        let all: Vec<u8> = st.chunks.iter().flatten().copied().collect();
+        assert!(all.starts_with(&msg) && all.ends_with(b"tail"));
+        // After a write, at most SPARE_CHUNKS small chunks are kept, emptied.
+        let mut written = std::mem::take(&mut st.chunks);
+        st.queued = 0;
+        st.recycle(&mut written);
+        assert_eq!(st.spare.len(), SPARE_CHUNKS);
+        assert!(st
+            .spare
+            .iter()
+            .all(|c| c.is_empty() && c.capacity() <= 2 * CHUNK));
     }
 
     #[test]
