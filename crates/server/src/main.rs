@@ -103,6 +103,9 @@ fn run(opts: Options, cli: Arc<Cli>) -> anyhow::Result<()> {
         }
         let pid_file = opts.pid_file.clone();
         let ports_dir = opts.ports_file_dir.clone();
+        // Handlers go in before the listeners open: a signal sent as soon as the
+        // server answers must be handled, not kill the process.
+        let signals = Signals::install()?;
         let handle = sluice_server::start(opts).await?;
         if let Some(path) = &pid_file {
             process::write_pid_file(path)
@@ -118,7 +121,7 @@ fn run(opts: Options, cli: Arc<Cli>) -> anyhow::Result<()> {
             }
         }
         tracing::info!("Server is ready");
-        serve_signals(&handle, &cli).await?;
+        serve_signals(signals, &handle, &cli).await?;
         // The ports directory in effect now (a reload may have moved it).
         let ports_dir = handle.shared().options().ports_file_dir.clone();
         handle.shutdown().await;
@@ -129,14 +132,41 @@ fn run(opts: Options, cli: Arc<Cli>) -> anyhow::Result<()> {
     })
 }
 
+/// The signals the server handles, installed once at startup.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    usr1: tokio::signal::unix::Signal,
+    usr2: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).context("installing SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("installing SIGINT handler")?,
+            hup: signal(SignalKind::hangup()).context("installing SIGHUP handler")?,
+            usr1: signal(SignalKind::user_defined1()).context("installing SIGUSR1 handler")?,
+            usr2: signal(SignalKind::user_defined2()).context("installing SIGUSR2 handler")?,
+        })
+    }
+}
+
 /// Handles signals until one asks the server to stop (or lame-duck mode finished).
-async fn serve_signals(handle: &sluice_server::ServerHandle, cli: &Cli) -> anyhow::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
-    let mut hup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;
-    let mut usr1 = signal(SignalKind::user_defined1()).context("installing SIGUSR1 handler")?;
-    let mut usr2 = signal(SignalKind::user_defined2()).context("installing SIGUSR2 handler")?;
+async fn serve_signals(
+    signals: Signals,
+    handle: &sluice_server::ServerHandle,
+    cli: &Cli,
+) -> anyhow::Result<()> {
+    let Signals {
+        mut term,
+        mut int,
+        mut hup,
+        mut usr1,
+        mut usr2,
+    } = signals;
     let mut ldm: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         tokio::select! {
