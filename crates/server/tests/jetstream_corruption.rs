@@ -173,7 +173,10 @@ async fn torn_last_record_is_cut_and_earlier_messages_served() {
     let last = record_of(&bytes, &payload(N));
     // The active segment is preallocated: the file goes on in zeros after its data.
     let data_end = bytes.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
-    assert!(data_end > last + payload(N).len(), "the last record is in the file");
+    assert!(
+        data_end > last + payload(N).len(),
+        "the last record is in the file"
+    );
     let cut_at = last + (data_end - last) / 2;
     std::fs::OpenOptions::new()
         .write(true)
