@@ -15,6 +15,7 @@ fn opts() -> FileStoreOptions {
         segment_size: 1024,
         sync_always: false,
         write_buffer: 4096,
+        ..Default::default()
     }
 }
 

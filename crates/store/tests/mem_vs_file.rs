@@ -96,6 +96,7 @@ fn opts() -> FileStoreOptions {
         segment_size: 1500,
         sync_always: false,
         write_buffer: 700,
+        ..Default::default()
     }
 }
 

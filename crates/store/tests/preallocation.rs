@@ -19,6 +19,7 @@ fn opts() -> FileStoreOptions {
         segment_size: 1 << 20,
         sync_always: false,
         write_buffer: 4096,
+        ..Default::default()
     }
 }
 
@@ -76,6 +77,7 @@ fn power_cuts_with_preallocation_never_lose_acknowledged_messages() {
             segment_size: 48 << 10,
             sync_always: false,
             write_buffer: 2048,
+            ..Default::default()
         };
         let mut store = open_sim(&fs, "/p", o.clone());
         let mut acked: BTreeMap<u64, Sent> = BTreeMap::new();
@@ -131,6 +133,7 @@ fn sealed_segments_end_with_their_last_record() {
         segment_size: 32 << 10,
         sync_always: false,
         write_buffer: 1024,
+        ..Default::default()
     };
     let mut store = open_sim(&fs, "/p", o.clone());
     for i in 0..1000u64 {

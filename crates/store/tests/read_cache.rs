@@ -19,6 +19,7 @@ fn opts() -> FileStoreOptions {
         segment_size: 300 << 10,
         sync_always: false,
         write_buffer: 8 << 10,
+        ..Default::default()
     }
 }
 

@@ -12,6 +12,7 @@ fn opts() -> FileStoreOptions {
         segment_size: 1024,
         sync_always: false,
         write_buffer: 256,
+        ..Default::default()
     }
 }
 

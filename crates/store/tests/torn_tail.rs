@@ -28,6 +28,7 @@ fn opts() -> FileStoreOptions {
         segment_size: 1 << 20,
         sync_always: false,
         write_buffer: 512,
+        ..Default::default()
     }
 }
 

@@ -18,6 +18,7 @@
 
 mod cache;
 mod meta;
+mod pager;
 mod read;
 mod record;
 mod recovery;
@@ -28,14 +29,14 @@ mod write;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::api::{MessageStore, RecoveryReport, StoreState, StoredMessage};
 use crate::error::StoreError;
 use crate::filter::Filter;
 use crate::vfs::Vfs;
 use cache::ReadCache;
-use segment::Segment;
+use segment::{Segment, SlotPages};
 use subjects::SubjectIndex;
 
 /// Bytes a message counts for in a file store (nats-server's filestore formula).
@@ -54,6 +55,10 @@ pub struct FileStoreOptions {
     pub sync_always: bool,
     /// Appends are buffered up to this many bytes before being written (not synced).
     pub write_buffer: usize,
+    /// Memory for the store's indexes (the subject index, and the slot tables of
+    /// sealed segments), in bytes. Past it they page to scratch files in the store's
+    /// directory. Recovery may use four times as much.
+    pub index_cache: usize,
 }
 
 impl Default for FileStoreOptions {
@@ -62,6 +67,7 @@ impl Default for FileStoreOptions {
             segment_size: 8 << 20,
             sync_always: false,
             write_buffer: 256 << 10,
+            index_cache: 8 << 20,
         }
     }
 }
@@ -77,7 +83,10 @@ pub struct FileStore {
     salt: u32,
     /// Ascending by id and by sequence; the last one is the active segment.
     segs: Vec<Segment>,
-    subjects: SubjectIndex,
+    /// Behind a lock because lookups page it in (loads take `&self`).
+    subjects: Mutex<SubjectIndex>,
+    /// The slot tables of sealed segments (likewise paged).
+    slot_pages: Mutex<SlotPages>,
     msgs: u64,
     bytes: u64,
     first_seq: u64,
@@ -130,7 +139,7 @@ impl FileStore {
     ) -> Result<FileStore, StoreError> {
         let mut opts = options;
         opts.segment_size = opts.segment_size.clamp(1 << 10, 1 << 30);
-        let r = recovery::recover(&vfs, dir)?;
+        let r = recovery::recover(&vfs, dir, opts.index_cache)?;
         if r.write_meta {
             meta::write(&vfs, dir, r.salt)?;
         }
@@ -142,7 +151,8 @@ impl FileStore {
             opts,
             salt: r.salt,
             segs: r.segs,
-            subjects: r.subjects,
+            subjects: Mutex::new(r.subjects),
+            slot_pages: Mutex::new(r.slot_pages),
             msgs: r.msgs,
             bytes: r.bytes,
             first_seq: r.first_seq,
@@ -193,6 +203,29 @@ impl FileStore {
     /// (its file may be longer, preallocated). For tests and monitoring.
     pub fn active_segment_len(&self) -> u64 {
         self.segs.last().map_or(0, Segment::len)
+    }
+
+    /// The subject index (lookups page it in, so even reads take the lock).
+    pub(super) fn index(&self) -> MutexGuard<'_, SubjectIndex> {
+        self.subjects.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn index_mut(&mut self) -> &mut SubjectIndex {
+        self.subjects
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Bytes the store's indexes (subjects, and slot tables of sealed segments) hold
+    /// in memory: bounded by `index_cache`, however many subjects and messages the
+    /// store has. For tests and monitoring.
+    pub fn index_resident_bytes(&self) -> usize {
+        let slots = self
+            .slot_pages
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .resident();
+        self.index().resident_bytes() + slots * pager::PAGE
     }
 
     /// True once a write or fsync failed; the store must be reopened.
@@ -294,7 +327,7 @@ impl MessageStore for FileStore {
             last_seq: self.last_seq,
             last_ts: self.last_ts,
             num_deleted: span.saturating_sub(self.msgs),
-            num_subjects: self.subjects.len() as u64,
+            num_subjects: self.index().len() as u64,
         }
     }
 
@@ -314,11 +347,13 @@ impl MessageStore for FileStore {
 
     fn subjects(&self, filter: &str) -> BTreeMap<String, u64> {
         let f = Filter::new(Some(filter));
-        self.subjects
-            .iter()
-            .filter(|(_, e)| f.matches(&e.name))
-            .map(|(_, e)| (e.name.to_string(), e.count))
-            .collect()
+        let mut out = BTreeMap::new();
+        self.index().for_each(|_, e, name| {
+            if f.matches(name) {
+                out.insert(name.to_string(), e.count);
+            }
+        });
+        out
     }
 
     fn last_seqs(&self, filter: &str) -> Vec<u64> {
@@ -326,7 +361,7 @@ impl MessageStore for FileStore {
     }
 
     fn subject_count(&self, subject: &str) -> u64 {
-        self.subjects.lookup(subject).map_or(0, |e| e.count)
+        self.index().lookup(subject).map_or(0, |e| e.count)
     }
 
     fn stored_size(&self, subject: &str, headers_len: usize, payload_len: usize) -> u64 {
@@ -339,6 +374,14 @@ impl MessageStore for FileStore {
 
     fn destroy(mut self: Box<Self>) -> Result<(), StoreError> {
         self.failed = true; // nothing may be written from here on, not even by Drop
+        self.index_mut()
+            .remove_files()
+            .map_err(|e| StoreError::io("subject index", e))?;
+        self.slot_pages
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove_files()
+            .map_err(|e| StoreError::io("slot index", e))?;
         let io = |p: &Path, e| StoreError::Io {
             path: p.display().to_string(),
             source: e,

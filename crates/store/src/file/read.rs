@@ -9,6 +9,7 @@ use bytes::Bytes;
 use super::cache::{self, Plan, ReadCache};
 use super::record::{decode, Record};
 use super::segment::{Segment, Slot};
+use super::subjects::SubjectIndex;
 use super::FileStore;
 use crate::api::StoredMessage;
 use crate::error::StoreError;
@@ -18,8 +19,8 @@ impl FileStore {
     /// The live slot for `seq` and the index of its segment.
     pub(super) fn locate(&self, seq: u64) -> Option<(usize, Slot)> {
         let si = self.segs.partition_point(|s| s.end_seq() <= seq);
-        let slot = self.segs.get(si)?.slot(seq)?;
-        slot.is_live().then_some((si, *slot))
+        let slot = self.segs.get(si)?.slot(&self.slot_pages, seq)?;
+        slot.is_live().then_some((si, slot))
     }
 
     /// Live messages with sequence >= `from`, ascending: (segment index, seq, slot).
@@ -31,13 +32,11 @@ impl FileStore {
             .iter()
             .enumerate()
             .flat_map(move |(k, seg)| {
-                let skip = usize::try_from(from.saturating_sub(seg.base_seq)).unwrap_or(usize::MAX);
-                seg.slots
-                    .iter()
-                    .enumerate()
-                    .skip(skip)
-                    .filter(|(_, s)| s.is_live())
-                    .map(move |(i, s)| (start + k, seg.base_seq + i as u64, *s))
+                let skip = from.saturating_sub(seg.base_seq);
+                (skip..seg.slot_count()).filter_map(move |i| {
+                    let s = seg.slot_at(&self.slot_pages, i)?;
+                    s.is_live().then_some((start + k, seg.base_seq + i, s))
+                })
             })
     }
 
@@ -51,17 +50,12 @@ impl FileStore {
             .enumerate()
             .rev()
             .flat_map(move |(si, seg)| {
-                let n =
-                    usize::try_from((upto - seg.base_seq).saturating_add(1)).unwrap_or(usize::MAX);
-                let take = n.min(seg.slots.len());
-                seg.slots
-                    .get(..take)
-                    .unwrap_or_default()
-                    .iter()
-                    .enumerate()
-                    .rev()
-                    .filter(|(_, s)| s.is_live())
-                    .map(move |(i, s)| (si, seg.base_seq + i as u64, *s))
+                let n = (upto - seg.base_seq).saturating_add(1);
+                let take = n.min(seg.slot_count());
+                (0..take).rev().filter_map(move |i| {
+                    let s = seg.slot_at(&self.slot_pages, i)?;
+                    s.is_live().then_some((si, seg.base_seq + i, s))
+                })
             })
     }
 
@@ -70,23 +64,18 @@ impl FileStore {
         match filter {
             Filter::All => self.live_from(from).next(),
             Filter::Literal(subject) => {
-                let id = self.subjects.id(subject)?;
-                let e = self.subjects.get(id)?;
-                let last = e.last;
+                let (id, e) = {
+                    let mut ix = self.index();
+                    let id = ix.id(subject)?;
+                    (id, ix.get(id)?)
+                };
                 self.live_from(from.max(e.first))
-                    .take_while(|(_, seq, _)| *seq <= last)
+                    .take_while(|(_, seq, _)| *seq <= e.last)
                     .find(|(_, _, s)| s.subject == id)
             }
             Filter::Wildcard(_) => {
-                // Each subject is matched against the pattern once per call.
-                let mut memo: HashMap<u32, bool> = HashMap::new();
-                self.live_from(from).find(|(_, _, s)| {
-                    *memo.entry(s.subject).or_insert_with(|| {
-                        self.subjects
-                            .get(s.subject)
-                            .is_some_and(|e| filter.matches(&e.name))
-                    })
-                })
+                let mut m = SubjectMatcher::new(self, filter);
+                self.live_from(from).find(|(_, _, s)| m.matches(s.subject))
             }
         }
     }
@@ -101,31 +90,28 @@ impl FileStore {
                 self.live_from(from).count() as u64
             }
             Filter::Literal(subject) => {
-                let Some(id) = self.subjects.id(subject) else {
-                    return 0;
-                };
-                let Some(e) = self.subjects.get(id) else {
-                    return 0;
+                let (id, e) = {
+                    let mut ix = self.index();
+                    let Some(id) = ix.id(subject) else {
+                        return 0;
+                    };
+                    let Some(e) = ix.get(id) else {
+                        return 0;
+                    };
+                    (id, e)
                 };
                 if from <= e.first {
                     return e.count;
                 }
-                let last = e.last;
                 self.live_from(from)
-                    .take_while(|(_, seq, _)| *seq <= last)
+                    .take_while(|(_, seq, _)| *seq <= e.last)
                     .filter(|(_, _, s)| s.subject == id)
                     .count() as u64
             }
             Filter::Wildcard(_) => {
-                let mut memo: HashMap<u32, bool> = HashMap::new();
+                let mut m = SubjectMatcher::new(self, filter);
                 self.live_from(from)
-                    .filter(|(_, _, s)| {
-                        *memo.entry(s.subject).or_insert_with(|| {
-                            self.subjects
-                                .get(s.subject)
-                                .is_some_and(|e| filter.matches(&e.name))
-                        })
-                    })
+                    .filter(|(_, _, s)| m.matches(s.subject))
                     .count() as u64
             }
         }
@@ -135,13 +121,16 @@ impl FileStore {
     pub(super) fn find_last(&self, filter: Filter<'_>) -> Option<u64> {
         match filter {
             Filter::All => self.live_rev(self.last_seq).next().map(|(_, seq, _)| seq),
-            Filter::Literal(subject) => self.subjects.lookup(subject).map(|e| e.last),
-            Filter::Wildcard(_) => self
-                .subjects
-                .iter()
-                .filter(|(_, e)| filter.matches(&e.name))
-                .map(|(_, e)| e.last)
-                .max(),
+            Filter::Literal(subject) => self.index().lookup(subject).map(|e| e.last),
+            Filter::Wildcard(_) => {
+                let mut last = None;
+                self.index().for_each(|_, e, name| {
+                    if filter.matches(name) {
+                        last = last.max(Some(e.last));
+                    }
+                });
+                last
+            }
         }
     }
 
@@ -149,17 +138,20 @@ impl FileStore {
     pub(super) fn last_seqs_matching(&self, filter: Filter<'_>) -> Vec<u64> {
         match filter {
             Filter::Literal(subject) => self
-                .subjects
+                .index()
                 .lookup(subject)
                 .map(|e| e.last)
                 .into_iter()
                 .collect(),
-            _ => self
-                .subjects
-                .iter()
-                .filter(|(_, e)| e.count > 0 && filter.matches(&e.name))
-                .map(|(_, e)| e.last)
-                .collect(),
+            _ => {
+                let mut out = Vec::new();
+                self.index().for_each(|_, e, name| {
+                    if e.count > 0 && filter.matches(name) {
+                        out.push(e.last);
+                    }
+                });
+                out
+            }
         }
     }
 
@@ -179,27 +171,23 @@ impl FileStore {
 
     /// Live sequences matching `filter` below `upper`, ascending.
     pub(super) fn matching_below(&self, filter: Filter<'_>, upper: u64) -> Vec<u64> {
-        let mut memo: HashMap<u32, bool> = HashMap::new();
-        let id = match filter {
-            Filter::Literal(s) => match self.subjects.id(s) {
-                Some(id) => Some(id),
-                None => return Vec::new(),
-            },
-            _ => None,
+        let (id, from) = match filter {
+            Filter::Literal(s) => {
+                let mut ix = self.index();
+                let Some(id) = ix.id(s) else {
+                    return Vec::new();
+                };
+                (Some(id), ix.get(id).map_or(0, |e| e.first))
+            }
+            _ => (None, 0),
         };
-        let from = id
-            .and_then(|id| self.subjects.get(id))
-            .map_or(0, |e| e.first);
+        let mut m = SubjectMatcher::new(self, filter);
         self.live_from(from)
             .take_while(|(_, seq, _)| *seq < upper)
             .filter(|(_, _, s)| match (filter, id) {
                 (Filter::All, _) => true,
                 (_, Some(id)) => s.subject == id,
-                _ => *memo.entry(s.subject).or_insert_with(|| {
-                    self.subjects
-                        .get(s.subject)
-                        .is_some_and(|e| filter.matches(&e.name))
-                }),
+                _ => m.matches(s.subject),
             })
             .map(|(_, seq, _)| seq)
             .collect()
@@ -292,5 +280,41 @@ impl FileStore {
         self.locate(seq)
             .and_then(|(si, slot)| self.read_message(si, seq, &slot).ok())
             .map_or(0, |m| m.timestamp)
+    }
+}
+
+/// Matches subject ids against a wildcard filter, each id once per scan. The memo is
+/// capped so a scan over millions of subjects stays within bounded memory.
+struct SubjectMatcher<'a> {
+    index: MutexGuard<'a, SubjectIndex>,
+    filter: Filter<'a>,
+    memo: HashMap<u32, bool>,
+}
+
+const MAX_MEMO: usize = 1 << 16;
+
+impl<'a> SubjectMatcher<'a> {
+    fn new(store: &'a FileStore, filter: Filter<'a>) -> Self {
+        SubjectMatcher {
+            index: store.index(),
+            filter,
+            memo: HashMap::new(),
+        }
+    }
+
+    fn matches(&mut self, id: u32) -> bool {
+        if let Some(&m) = self.memo.get(&id) {
+            return m;
+        }
+        if self.memo.len() >= MAX_MEMO {
+            self.memo.clear();
+        }
+        let filter = self.filter;
+        let m = self
+            .index
+            .with_name(id, |name| filter.matches(name))
+            .unwrap_or(false);
+        self.memo.insert(id, m);
+        m
     }
 }

@@ -13,10 +13,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::meta;
+use super::pager::PAGE;
 use super::record::{Record, MIN_MSG_RECORD};
 use super::scan::{self, Item};
-use super::segment::{parse_segment_name, Segment, Slot};
-use super::subjects::SubjectIndex;
+use super::segment::{parse_segment_name, Segment, Slot, SlotPages};
+use super::subjects::{SubjectIndex, INDEX_PREFIX, RECOVERY_FACTOR};
 use crate::api::{DamagedRange, RecoveryReport};
 use crate::error::StoreError;
 use crate::vfs::{OpenMode, Vfs, VfsFile};
@@ -31,12 +32,19 @@ pub(crate) struct Recovered {
     /// The open handle of the last segment, if appends can continue in it.
     pub active_file: Option<Box<dyn VfsFile>>,
     pub subjects: SubjectIndex,
+    pub slot_pages: SlotPages,
     pub msgs: u64,
     pub bytes: u64,
     pub first_seq: u64,
     pub last_seq: u64,
     pub last_ts: i64,
     pub report: RecoveryReport,
+}
+
+/// Pages of slot-table cache out of an index budget of `index_cache` bytes: a quarter
+/// (the subject index takes the rest).
+fn slot_cache_pages(index_cache: usize) -> usize {
+    (index_cache / 4 / PAGE).max(2)
 }
 
 /// Damage waiting to learn the first sequence after it.
@@ -62,7 +70,11 @@ pub(crate) fn slot_stored_size(slot: &Slot) -> u64 {
     30 + variable + if slot.has_headers() { 4 } else { 0 }
 }
 
-pub(crate) fn recover(vfs: &Arc<dyn Vfs>, dir: &Path) -> Result<Recovered, StoreError> {
+pub(crate) fn recover(
+    vfs: &Arc<dyn Vfs>,
+    dir: &Path,
+    index_cache: usize,
+) -> Result<Recovered, StoreError> {
     let mut report = RecoveryReport::default();
     if !vfs.exists(dir).map_err(|e| io_err(dir, e))? {
         vfs.create_dir_all(dir).map_err(|e| io_err(dir, e))?;
@@ -76,6 +88,11 @@ pub(crate) fn recover(vfs: &Arc<dyn Vfs>, dir: &Path) -> Result<Recovered, Store
         match parse_segment_name(&name) {
             Some(id) => ids.push(id),
             None if name.starts_with(meta::META_NAME) => {}
+            // The last run's subject index: derived data, rebuilt below.
+            None if name.starts_with(INDEX_PREFIX) => {
+                let path = dir.join(&name);
+                vfs.remove_file(&path).map_err(|e| io_err(&path, e))?;
+            }
             None => report.notes.push(format!("ignoring unknown file {name}")),
         }
     }
@@ -110,7 +127,16 @@ pub(crate) fn recover(vfs: &Arc<dyn Vfs>, dir: &Path) -> Result<Recovered, Store
     }
     let salt = salt.unwrap_or_else(meta::new_salt);
 
-    let mut rb = Rebuild::default();
+    let mut rb = Rebuild::new(
+        SubjectIndex::new(vfs, dir, index_cache - index_cache / 4),
+        SlotPages::new(
+            vfs,
+            dir,
+            slot_cache_pages(index_cache) * RECOVERY_FACTOR,
+            INDEX_PREFIX,
+        ),
+        slot_cache_pages(index_cache),
+    );
     let mut active_file = None;
     let mut bytes = Vec::new();
     for (k, &id) in ids.iter().enumerate() {
@@ -176,11 +202,14 @@ pub(crate) fn recover(vfs: &Arc<dyn Vfs>, dir: &Path) -> Result<Recovered, Store
     rb.finish(salt, meta_salt.is_none(), active_file, report)
 }
 
-#[derive(Default)]
 struct Rebuild {
     segs: Vec<Segment>,
     /// Subjects as met in the log, including ones whose messages are all deleted.
     seen_subjects: SubjectIndex,
+    /// Where the slot tables of sealed segments go.
+    slot_pages: SlotPages,
+    /// Pages the slot cache keeps after recovery.
+    slot_cache: usize,
     /// Highest message (or erased message) sequence so far, and its time.
     max_seq: u64,
     max_ts: i64,
@@ -195,6 +224,23 @@ struct Rebuild {
 }
 
 impl Rebuild {
+    fn new(seen_subjects: SubjectIndex, slot_pages: SlotPages, slot_cache: usize) -> Self {
+        Rebuild {
+            segs: Vec::new(),
+            seen_subjects,
+            slot_pages,
+            slot_cache,
+            max_seq: 0,
+            max_ts: 0,
+            hdr_last: (0, 0),
+            rec_last_seq: 0,
+            tombstones: Vec::new(),
+            compacts: Vec::new(),
+            damages: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
     fn damage(&mut self, file: &str, offset: u64, len: u64) {
         self.damages.push(PendingDamage {
             file: file.to_string(),
@@ -225,6 +271,10 @@ impl Rebuild {
     /// Processes one segment's bytes; returns where an unverifiable tail starts.
     fn segment(&mut self, id: u32, dir: &Path, bytes: &[u8], store_salt: u32) -> Option<u64> {
         let name = super::segment::segment_name(id);
+        // The previous segment is sealed: its slot table leaves memory.
+        if let Some(prev) = self.segs.last_mut() {
+            prev.page_out(&mut self.slot_pages);
+        }
         let prev_end = self.segs.last().map_or(1, Segment::end_seq);
         let (salt, start, base) = match scan::header(bytes) {
             Some((s, last_seq, last_ts, len)) => {
@@ -278,7 +328,7 @@ impl Rebuild {
             // damage swallowed records (at most one per MIN_MSG_RECORD bytes). A record
             // that breaks this verified but cannot be ours; it is treated as damage.
             let plausible = seq > floor_seq
-                && (seg.slots.is_empty()
+                && (!seg.has_slots()
                     || seq == seg.end_seq()
                     || (seq > seg.end_seq()
                         && seq - seg.end_seq() <= damaged_since_msg / MIN_MSG_RECORD as u64))
@@ -305,8 +355,6 @@ impl Rebuild {
             self.max_ts = ts;
             damaged_since_msg = 0;
         });
-        // Sized by doubling while scanning; the sealed ones never grow again.
-        seg.slots.shrink_to_fit();
         self.segs.push(seg);
         tail
     }
@@ -325,13 +373,13 @@ impl Rebuild {
             let Some(seg) = self.segs.get_mut(si) else {
                 continue;
             };
-            if seg.slots.is_empty() {
+            if !seg.has_slots() {
                 continue;
             }
             let lo = a.max(seg.base_seq);
             let hi = b.min(seg.end_seq().saturating_sub(1));
             for seq in lo..=hi {
-                seg.take(seq);
+                seg.take(&mut self.slot_pages, seq);
             }
             if si != by {
                 if let (Some(t), Some(owner)) = (target_id, self.segs.get_mut(by)) {
@@ -389,33 +437,43 @@ impl Rebuild {
 
         // Count live messages into the index built while scanning (one name per
         // subject, no second index), then forget subjects left with none.
-        let mut subjects = std::mem::take(&mut self.seen_subjects);
+        let mut subjects = self.seen_subjects;
         let (mut msgs, mut bytes, mut first_seq) = (0u64, 0u64, None);
         let mut prev_end = 1;
+        let pages = std::sync::Mutex::new(self.slot_pages);
         for seg in &mut self.segs {
-            if seg.slots.is_empty() {
+            if !seg.has_slots() {
                 seg.base_seq = seg.base_seq.max(prev_end);
             }
             prev_end = seg.end_seq();
             let base = seg.base_seq;
-            for (i, slot) in seg.slots.iter().enumerate() {
-                if !slot.is_live() {
+            for i in 0..seg.slot_count() {
+                let Some(slot) = seg.slot_at(&pages, i).filter(Slot::is_live) else {
                     continue;
-                }
-                let seq = base + i as u64;
+                };
+                let seq = base + i;
                 subjects.add(slot.subject, seq);
                 msgs += 1;
-                bytes += slot_stored_size(slot);
+                bytes += slot_stored_size(&slot);
                 first_seq.get_or_insert(seq);
             }
         }
+        let mut slot_pages = pages
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         subjects.release_all_empty();
+        subjects.settle();
+        slot_pages.set_capacity(self.slot_cache);
+        if let Some(e) = subjects.take_error().or_else(|| slot_pages.take_error()) {
+            return Err(StoreError::io("store index", e));
+        }
         Ok(Recovered {
             salt,
             write_meta,
             segs: self.segs,
             active_file,
             subjects,
+            slot_pages,
             msgs,
             bytes,
             first_seq: first_seq.unwrap_or(last_seq + 1),

@@ -3,14 +3,23 @@
 //!
 //! Within a segment message sequences are contiguous (the store starts a new segment
 //! when the sequence jumps), so the slot table is a plain vector indexed by
-//! `seq - base_seq`: 12 bytes per message.
+//! `seq - base_seq`: 12 bytes per message. The active segment keeps its table in
+//! memory; a sealed segment's table moves to a region of the store's slot file
+//! ([`SlotPages`]), read through a fixed-size page cache, so memory does not grow with
+//! the number of stored messages.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use super::pager::Pager;
 use crate::error::StoreError;
 use crate::vfs::{OpenMode, Vfs, VfsFile};
+
+/// Bytes of one slot in the slot file.
+const SLOT_BYTES: u64 = 12;
+/// The slot file is compacted once this much of it (and at least half) is garbage.
+const MIN_SLOT_GARBAGE: u64 = if cfg!(test) { 1024 } else { 1 << 20 };
 
 /// Where one message's record lives. `len`'s top bit says whether it had headers (that
 /// is all the byte accounting needs besides the record length).
@@ -53,6 +62,105 @@ impl Slot {
     pub(crate) fn has_headers(&self) -> bool {
         self.len & HAS_HEADERS != 0
     }
+
+    fn to_bytes(self) -> [u8; SLOT_BYTES as usize] {
+        let mut b = [0u8; SLOT_BYTES as usize];
+        b[..4].copy_from_slice(&self.offset.to_le_bytes());
+        b[4..8].copy_from_slice(&self.len.to_le_bytes());
+        b[8..].copy_from_slice(&self.subject.to_le_bytes());
+        b
+    }
+
+    fn from_bytes(b: [u8; SLOT_BYTES as usize]) -> Self {
+        let word = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        Slot {
+            offset: word(0),
+            len: word(4),
+            subject: word(8),
+        }
+    }
+}
+
+/// The slot tables of sealed segments: one scratch file of regions (derived data,
+/// rebuilt by recovery) behind a page cache, and a spare file that compaction copies
+/// the live regions into once most of the file is garbage.
+#[derive(Debug)]
+pub(crate) struct SlotPages {
+    pager: Pager,
+    spare: Pager,
+    end: u64,
+    garbage: u64,
+}
+
+impl SlotPages {
+    pub(crate) fn new(vfs: &Arc<dyn Vfs>, dir: &Path, pages: usize, prefix: &str) -> Self {
+        SlotPages {
+            pager: Pager::new(vfs.clone(), dir.join(format!("{prefix}slots.0")), pages),
+            spare: Pager::new(vfs.clone(), dir.join(format!("{prefix}slots.1")), pages),
+            end: 0,
+            garbage: 0,
+        }
+    }
+
+    pub(crate) fn set_capacity(&mut self, pages: usize) {
+        self.pager.set_capacity(pages);
+        self.spare.set_capacity(pages);
+    }
+
+    pub(crate) fn resident(&self) -> usize {
+        self.pager.resident() + self.spare.resident()
+    }
+
+    pub(crate) fn take_error(&mut self) -> Option<std::io::Error> {
+        self.pager.take_error().or_else(|| self.spare.take_error())
+    }
+
+    pub(crate) fn remove_files(&mut self) -> std::io::Result<()> {
+        self.pager.remove_file()?;
+        self.spare.remove_file()
+    }
+
+    fn read(&mut self, at: u64) -> Slot {
+        let mut b = [0u8; SLOT_BYTES as usize];
+        self.pager.read(at, &mut b);
+        Slot::from_bytes(b)
+    }
+
+    fn write(&mut self, at: u64, slot: Slot) {
+        self.pager.write(at, &slot.to_bytes());
+    }
+
+    /// A segment's region is gone (the segment was deleted).
+    pub(crate) fn release(&mut self, seg: &Segment) {
+        if seg.paged_at.is_some() {
+            self.garbage += seg.slot_count() * SLOT_BYTES;
+        }
+    }
+
+    /// Copies the live regions into the spare file once garbage dominates.
+    pub(crate) fn compact_if_sparse(&mut self, segs: &mut [Segment]) {
+        if self.garbage < MIN_SLOT_GARBAGE || self.garbage * 2 < self.end {
+            return;
+        }
+        self.spare.clear();
+        let mut end = 0;
+        let mut buf = Vec::new();
+        for seg in segs.iter_mut() {
+            let Some(at) = seg.paged_at else {
+                continue;
+            };
+            let n = seg.slot_count() * SLOT_BYTES;
+            buf.resize(n as usize, 0);
+            self.pager.read(at, &mut buf);
+            self.spare.write(end, &buf);
+            seg.paged_at = Some(end);
+            end += n;
+        }
+        std::mem::swap(&mut self.pager, &mut self.spare);
+        self.spare.clear();
+        self.end = end;
+        self.garbage = 0;
+    }
 }
 
 /// First preallocation step of a segment; each next one is as large as the file so far.
@@ -92,7 +200,12 @@ pub(crate) struct Segment {
     pub dirty: bool,
     /// Sequence of `slots[0]`, or of the next message if there are no slots.
     pub base_seq: u64,
-    pub slots: Vec<Slot>,
+    /// The slot table while it is in memory (empty once paged out).
+    slots: Vec<Slot>,
+    /// Where the table is in the slot file, once the segment is sealed.
+    paged_at: Option<u64>,
+    /// Slots in the table.
+    nslots: u64,
     /// Live messages in this segment.
     pub live: u64,
     /// Other segments whose messages this segment's delete and compact records remove.
@@ -129,6 +242,8 @@ impl Segment {
             dirty: false,
             base_seq,
             slots: Vec::new(),
+            paged_at: None,
+            nslots: 0,
             live: 0,
             targets: BTreeSet::new(),
             max_compact: 0,
@@ -184,8 +299,6 @@ impl Segment {
     pub(crate) fn seal(&mut self, vfs: &Arc<dyn Vfs>) -> Result<(), StoreError> {
         self.flush(vfs)?;
         self.reserve = 0;
-        // Grown by doubling while active; a sealed segment never gets another slot.
-        self.slots.shrink_to_fit();
         if self.allocated > self.written {
             self.file(vfs)?
                 .set_len(self.written)
@@ -241,7 +354,46 @@ impl Segment {
 
     /// Sequence after the last slot.
     pub(crate) fn end_seq(&self) -> u64 {
-        self.base_seq + self.slots.len() as u64
+        self.base_seq + self.nslots
+    }
+
+    pub(crate) fn slot_count(&self) -> u64 {
+        self.nslots
+    }
+
+    pub(crate) fn has_slots(&self) -> bool {
+        self.nslots > 0
+    }
+
+    /// Moves the slot table to the slot file (the segment is sealed: it never gets
+    /// another slot).
+    pub(crate) fn page_out(&mut self, pages: &mut SlotPages) {
+        if self.paged_at.is_some() {
+            return;
+        }
+        let at = pages.end;
+        for (i, s) in self.slots.iter().enumerate() {
+            pages.write(at + i as u64 * SLOT_BYTES, *s);
+        }
+        pages.end += self.nslots * SLOT_BYTES;
+        self.paged_at = Some(at);
+        self.slots = Vec::new();
+    }
+
+    /// The slot at index `i` of the table.
+    pub(crate) fn slot_at(&self, pages: &Mutex<SlotPages>, i: u64) -> Option<Slot> {
+        if i >= self.nslots {
+            return None;
+        }
+        match self.paged_at {
+            None => self.slots.get(usize::try_from(i).ok()?).copied(),
+            Some(at) => Some(
+                pages
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .read(at + i * SLOT_BYTES),
+            ),
+        }
     }
 
     /// Buffers a record; returns its offset.
@@ -333,25 +485,21 @@ impl Segment {
             .map_err(|e| self.io(e))
     }
 
-    pub(crate) fn slot(&self, seq: u64) -> Option<&Slot> {
-        let i = usize::try_from(seq.checked_sub(self.base_seq)?).ok()?;
-        self.slots.get(i)
-    }
-
-    pub(crate) fn slot_mut(&mut self, seq: u64) -> Option<&mut Slot> {
-        let i = usize::try_from(seq.checked_sub(self.base_seq)?).ok()?;
-        self.slots.get_mut(i)
+    pub(crate) fn slot(&self, pages: &Mutex<SlotPages>, seq: u64) -> Option<Slot> {
+        self.slot_at(pages, seq.checked_sub(self.base_seq)?)
     }
 
     /// Adds a message slot at `seq`, which must be at or after `end_seq()`; a gap (only
     /// after damage, during recovery) is filled with empty slots.
+    /// Only while the table is in memory (the active segment, or during recovery).
     pub(crate) fn add(&mut self, seq: u64, slot: Slot) {
-        if self.slots.is_empty() {
+        if self.nslots == 0 {
             self.base_seq = seq;
         }
         let gap = seq.saturating_sub(self.end_seq()) as usize;
         self.slots.extend(std::iter::repeat_n(Slot::EMPTY, gap));
         self.slots.push(slot);
+        self.nslots = self.slots.len() as u64;
         self.live += 1;
     }
 
@@ -362,14 +510,90 @@ impl Segment {
     }
 
     /// Empties the slot at `seq`; returns what it held if it was live.
-    pub(crate) fn take(&mut self, seq: u64) -> Option<Slot> {
-        let s = self.slot_mut(seq)?;
-        if !s.is_live() {
+    pub(crate) fn take(&mut self, pages: &mut SlotPages, seq: u64) -> Option<Slot> {
+        let i = seq.checked_sub(self.base_seq)?;
+        if i >= self.nslots {
             return None;
         }
-        let old = *s;
-        *s = Slot::EMPTY;
+        let old = match self.paged_at {
+            None => {
+                let s = self.slots.get_mut(usize::try_from(i).ok()?)?;
+                std::mem::replace(s, Slot::EMPTY)
+            }
+            Some(at) => {
+                let old = pages.read(at + i * SLOT_BYTES);
+                if old.is_live() {
+                    pages.write(at + i * SLOT_BYTES, Slot::EMPTY);
+                }
+                old
+            }
+        };
+        if !old.is_live() {
+            return None;
+        }
         self.live -= 1;
         Some(old)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vfs::SimFs;
+
+    #[test]
+    fn paged_slot_tables_survive_eviction_release_and_compaction() {
+        let vfs: Arc<dyn Vfs> = Arc::new(SimFs::new(4));
+        let dir = Path::new("/slots");
+        vfs.create_dir_all(dir).unwrap();
+        let pages = Mutex::new(SlotPages::new(&vfs, dir, 2, "index."));
+        let mut segs: Vec<Segment> = Vec::new();
+        let mut seq = 1;
+        for id in 1..=40u32 {
+            let mut seg = Segment::new(id, dir, None, 0, seq, 0);
+            for k in 0..300u32 {
+                seg.add(seq, Slot::new(k * 50, 40, k % 2 == 0, id * 1000 + k));
+                seq += 1;
+            }
+            seg.page_out(&mut pages.lock().unwrap());
+            segs.push(seg);
+        }
+        let check = |segs: &[Segment], pages: &Mutex<SlotPages>| {
+            for seg in segs {
+                for k in 0..300u64 {
+                    let s = seg.slot(pages, seg.base_seq + k);
+                    if k % 3 == 1 {
+                        assert_eq!(s.map(|s| s.is_live()), Some(false));
+                    } else {
+                        let s = s.unwrap();
+                        assert_eq!((s.offset(), s.subject), (k * 50, seg.id * 1000 + k as u32));
+                    }
+                }
+            }
+        };
+        for seg in &mut segs {
+            for k in (1..300).step_by(3) {
+                let at = seg.base_seq + k;
+                assert!(seg.take(&mut pages.lock().unwrap(), at).is_some());
+                assert!(seg.take(&mut pages.lock().unwrap(), at).is_none());
+            }
+        }
+        check(&segs, &pages);
+        // Deleting most segments makes the file mostly garbage: compaction moves the
+        // survivors' tables, which must read the same afterwards.
+        let mut kept = Vec::new();
+        for seg in segs {
+            if seg.id % 5 == 0 {
+                kept.push(seg);
+            } else {
+                pages.lock().unwrap().release(&seg);
+            }
+        }
+        let before = pages.lock().unwrap().end;
+        pages.lock().unwrap().compact_if_sparse(&mut kept);
+        assert!(pages.lock().unwrap().end < before, "compacted");
+        check(&kept, &pages);
+        assert!(pages.lock().unwrap().resident() <= 4);
+        assert!(pages.lock().unwrap().take_error().is_none());
     }
 }

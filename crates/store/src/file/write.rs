@@ -69,6 +69,11 @@ impl FileStore {
     fn roll(&mut self) -> Result<(), StoreError> {
         if let Some(active) = self.segs.last_mut() {
             active.seal(&self.vfs)?;
+            active.page_out(
+                self.slot_pages
+                    .get_mut()
+                    .unwrap_or_else(PoisonError::into_inner),
+            );
         }
         // `new_segment` reuses the scratch buffer; keep the pending record.
         let pending = std::mem::take(&mut self.scratch);
@@ -86,7 +91,7 @@ impl FileStore {
             None => true,
             Some(a) => {
                 (a.len() + len > self.opts.segment_size && a.len() > SEGMENT_HEADER_LEN)
-                    || msg_seq.is_some_and(|s| !a.slots.is_empty() && s != a.end_seq())
+                    || msg_seq.is_some_and(|s| a.has_slots() && s != a.end_seq())
             }
         };
         if need_roll {
@@ -100,7 +105,25 @@ impl FileStore {
         Ok(active.push(&self.scratch))
     }
 
+    /// An I/O error in the subject index's files fails the store like any other:
+    /// reopening rebuilds the index.
+    fn check_index(&mut self) -> Result<(), StoreError> {
+        let slots = self
+            .slot_pages
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take_error();
+        match self.index_mut().take_error().or(slots) {
+            Some(e) => {
+                self.failed = true;
+                Err(StoreError::io("subject index", e))
+            }
+            None => Ok(()),
+        }
+    }
+
     fn after_mutation(&mut self) -> Result<(), StoreError> {
+        self.check_index()?;
         if self.opts.sync_always {
             self.sync_all()
         } else {
@@ -160,8 +183,9 @@ impl FileStore {
         let r = self.write_scratch(Some(seq));
         let offset = self.guard(r)?;
         let offset = u32::try_from(offset).map_err(|_| StoreError::TooLarge)?;
-        let id = self.subjects.intern(subject);
-        self.subjects.add(id, seq);
+        let ix = self.index_mut();
+        let id = ix.intern(subject);
+        ix.add(id, seq);
         let slot = Slot::new(offset, len as u32, hdr_len > 0, id);
         if let Some(active) = self.segs.last_mut() {
             active.add(seq, slot);
@@ -187,7 +211,11 @@ impl FileStore {
         let Some(seg) = self.segs.get_mut(si) else {
             return false;
         };
-        let Some(slot) = seg.take(seq) else {
+        let pages = self
+            .slot_pages
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(slot) = seg.take(pages, seq) else {
             return false;
         };
         let (seg_id, now_empty) = (seg.id, seg.live == 0);
@@ -208,29 +236,26 @@ impl FileStore {
     }
 
     fn subject_removed(&mut self, id: u32, seq: u64) {
-        let Some(e) = self.subjects.get_mut(id) else {
+        let Some(mut e) = self.index_mut().get(id) else {
             return;
         };
         e.count = e.count.saturating_sub(1);
         if e.count == 0 {
-            self.subjects.release_if_empty(id);
+            let ix = self.index_mut();
+            ix.set(id, e);
+            ix.release_if_empty(id);
             return;
         }
         let (first, last) = (e.first, e.last);
         if seq == first {
-            let f = self.next_of_subject(seq + 1, id).unwrap_or(last);
-            if let Some(e) = self.subjects.get_mut(id) {
-                e.first = f;
-            }
+            e.first = self.next_of_subject(seq + 1, id).unwrap_or(last);
         }
         if seq == last {
-            let l = self
+            e.last = self
                 .prev_of_subject(seq.saturating_sub(1), id)
                 .unwrap_or(first);
-            if let Some(e) = self.subjects.get_mut(id) {
-                e.last = l;
-            }
         }
+        self.index_mut().set(id, e);
     }
 
     fn advance_first(&mut self, from: u64) {
@@ -287,6 +312,10 @@ impl FileStore {
         let active = self.segs.len() - 1;
         let mut touched: HashSet<u32> = HashSet::new();
         let mut targets = BTreeSet::new();
+        let pages = self
+            .slot_pages
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
         for (si, seg) in self.segs.iter_mut().enumerate() {
             if seg.base_seq >= below {
                 break;
@@ -294,11 +323,16 @@ impl FileStore {
             let before = seg.live;
             let hi = below.min(seg.end_seq());
             for seq in seg.base_seq..hi {
-                if let Some(slot) = seg.take(seq) {
+                if let Some(slot) = seg.take(pages, seq) {
                     self.msgs -= 1;
                     self.bytes = self.bytes.saturating_sub(slot_stored_size(&slot));
-                    if let Some(e) = self.subjects.get_mut(slot.subject) {
+                    let ix = self
+                        .subjects
+                        .get_mut()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    if let Some(mut e) = ix.get(slot.subject) {
                         e.count = e.count.saturating_sub(1);
+                        ix.set(slot.subject, e);
                     }
                     touched.insert(slot.subject);
                 }
@@ -313,13 +347,12 @@ impl FileStore {
             a.max_compact = a.max_compact.max(below);
         }
         for id in touched {
-            let first = self.subjects.get(id).map(|e| (e.count, e.first));
-            match first {
-                Some((0, _)) => self.subjects.release_if_empty(id),
-                Some((_, f)) if f < below => {
-                    let nf = self.next_of_subject(below, id);
-                    if let (Some(e), Some(nf)) = (self.subjects.get_mut(id), nf) {
+            match self.index_mut().get(id) {
+                Some(e) if e.count == 0 => self.index_mut().release_if_empty(id),
+                Some(mut e) if e.first < below => {
+                    if let Some(nf) = self.next_of_subject(below, id) {
                         e.first = nf;
+                        self.index_mut().set(id, e);
                     }
                 }
                 _ => {}
@@ -410,6 +443,7 @@ impl FileStore {
     /// directory, then delete segments that no longer hold anything.
     pub(super) fn sync_all(&mut self) -> Result<(), StoreError> {
         self.writable()?;
+        self.check_index()?;
         for i in 0..self.segs.len() {
             let r = match self.segs.get_mut(i) {
                 Some(seg) if seg.dirty || seg.buffered() > 0 => seg.sync(&self.vfs),
@@ -508,8 +542,17 @@ impl FileStore {
                         .push(format!("could not delete {}: {e}", seg.name()));
                     self.segs.insert(i, seg);
                     self.gc_pending = true;
+                } else {
+                    self.slot_pages
+                        .get_mut()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .release(&seg);
                 }
             }
+            self.slot_pages
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .compact_if_sparse(&mut self.segs);
             let r = self
                 .vfs
                 .sync_dir(&self.dir)

@@ -7,7 +7,7 @@
 
 mod fault;
 mod real;
-mod rng;
+pub(crate) mod rng;
 mod sim;
 
 use std::fmt::Debug;

@@ -85,6 +85,7 @@ pub fn small_opts() -> FileStoreOptions {
         segment_size: 2048,
         sync_always: false,
         write_buffer: 512,
+        ..Default::default()
     }
 }
 

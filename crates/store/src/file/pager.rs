@@ -1,0 +1,348 @@
+//! A fixed-capacity page cache over one scratch file: how the file store keeps indexes
+//! whose size grows with the data (the subject index) in bounded memory.
+//!
+//! The file holds derived data only. It is never fsynced and never read after a
+//! restart (recovery rebuilds it from the segments), so it needs no checksums and no
+//! write ordering. It is created on the first eviction of a dirty page: an index that
+//! fits in the cache never touches the disk.
+//!
+//! Replacement is CLOCK (second chance). An I/O error is kept and reported by
+//! [`Pager::take_error`]; the store then fails, and reopening rebuilds the file.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::vfs::{OpenMode, Vfs, VfsFile};
+
+pub(crate) const PAGE: usize = 4096;
+
+/// Page numbers are already well spread in their low bits: one multiply is enough.
+#[derive(Default)]
+pub(crate) struct PageHasher(u64);
+
+impl Hasher for PageHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+struct Frame {
+    page: u64,
+    data: Box<[u8]>,
+    dirty: bool,
+    referenced: bool,
+}
+
+pub(crate) struct Pager {
+    vfs: Arc<dyn Vfs>,
+    path: PathBuf,
+    file: Option<Box<dyn VfsFile>>,
+    /// Pages that exist in the file; reading past them gives zeros.
+    file_pages: u64,
+    map: HashMap<u64, usize, BuildHasherDefault<PageHasher>>,
+    frames: Vec<Frame>,
+    hand: usize,
+    capacity: usize,
+    /// The last page touched and its frame: most accesses repeat it.
+    last: Option<(u64, usize)>,
+    error: Option<io::Error>,
+}
+
+impl std::fmt::Debug for Pager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pager")
+            .field("path", &self.path)
+            .field("resident", &self.frames.len())
+            .field("capacity", &self.capacity)
+            .finish()
+    }
+}
+
+impl Pager {
+    /// A pager keeping at most `capacity` pages (at least 2) in memory.
+    pub(crate) fn new(vfs: Arc<dyn Vfs>, path: PathBuf, capacity: usize) -> Self {
+        Pager {
+            vfs,
+            path,
+            file: None,
+            file_pages: 0,
+            map: HashMap::default(),
+            frames: Vec::new(),
+            hand: 0,
+            capacity: capacity.max(2),
+            last: None,
+            error: None,
+        }
+    }
+
+    /// Pages held in memory now.
+    pub(crate) fn resident(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// The first I/O error since the last call, if any.
+    pub(crate) fn take_error(&mut self) -> Option<io::Error> {
+        self.error.take()
+    }
+
+    fn fail(&mut self, e: io::Error) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+
+    /// Changes the capacity; shrinking writes back and drops pages now.
+    pub(crate) fn set_capacity(&mut self, capacity: usize) {
+        self.capacity = capacity.max(2);
+        while self.frames.len() > self.capacity {
+            let victim = self.victim();
+            self.write_back(victim);
+            if let Some(f) = self.frames.get(victim) {
+                self.map.remove(&f.page);
+            }
+            self.frames.swap_remove(victim);
+            if let Some(moved) = self.frames.get(victim) {
+                self.map.insert(moved.page, victim);
+            }
+            self.hand = 0;
+            self.last = None;
+        }
+    }
+
+    /// Forgets every page and empties the file (its bytes are garbage from here on).
+    pub(crate) fn clear(&mut self) {
+        self.map.clear();
+        self.frames.clear();
+        self.hand = 0;
+        self.last = None;
+        self.file_pages = 0;
+        if let Some(f) = &self.file {
+            if let Err(e) = f.set_len(0) {
+                self.fail(e);
+            }
+        }
+    }
+
+    /// Removes the file (if it was ever created) and forgets every page.
+    pub(crate) fn remove_file(&mut self) -> io::Result<()> {
+        self.clear();
+        if self.file.take().is_some() {
+            self.vfs.remove_file(&self.path)?;
+        }
+        Ok(())
+    }
+
+    /// A frame to evict, by CLOCK: the first one not referenced since the hand passed.
+    fn victim(&mut self) -> usize {
+        loop {
+            if self.hand >= self.frames.len() {
+                self.hand = 0;
+            }
+            let i = self.hand;
+            self.hand += 1;
+            match self.frames.get_mut(i) {
+                Some(f) if f.referenced => f.referenced = false,
+                _ => return i,
+            }
+        }
+    }
+
+    fn write_back(&mut self, i: usize) {
+        let Some(frame) = self.frames.get(i) else {
+            return;
+        };
+        if !frame.dirty {
+            return;
+        }
+        if self.file.is_none() {
+            match self.vfs.open(&self.path, OpenMode::Create) {
+                Ok(f) => {
+                    if let Err(e) = f.set_len(0) {
+                        self.fail(e);
+                    }
+                    self.file = Some(f);
+                }
+                Err(e) => return self.fail(e),
+            }
+        }
+        let (page, r) = match (self.frames.get(i), &self.file) {
+            (Some(frame), Some(file)) => (
+                frame.page,
+                file.write_at(&frame.data, frame.page * PAGE as u64),
+            ),
+            _ => return,
+        };
+        match r {
+            Ok(()) => {
+                self.file_pages = self.file_pages.max(page + 1);
+                if let Some(frame) = self.frames.get_mut(i) {
+                    frame.dirty = false;
+                }
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn load(&mut self, page: u64, buf: &mut [u8]) {
+        buf.fill(0);
+        if page >= self.file_pages {
+            return;
+        }
+        let r = match &self.file {
+            Some(f) => f.read_exact_at(buf, page * PAGE as u64),
+            None => Ok(()),
+        };
+        if let Err(e) = r {
+            self.fail(e);
+        }
+    }
+
+    /// The frame holding `page`, loading it (and evicting another) if needed.
+    fn frame(&mut self, page: u64) -> usize {
+        if let Some((p, i)) = self.last {
+            if p == page {
+                return i;
+            }
+        }
+        if let Some(&i) = self.map.get(&page) {
+            if let Some(f) = self.frames.get_mut(i) {
+                f.referenced = true;
+            }
+            self.last = Some((page, i));
+            return i;
+        }
+        let i = if self.frames.len() < self.capacity {
+            self.frames.push(Frame {
+                page,
+                data: vec![0u8; PAGE].into_boxed_slice(),
+                dirty: false,
+                referenced: true,
+            });
+            self.frames.len() - 1
+        } else {
+            let i = self.victim();
+            self.write_back(i);
+            if let Some(f) = self.frames.get(i) {
+                self.map.remove(&f.page);
+            }
+            i
+        };
+        let mut data = match self.frames.get_mut(i) {
+            Some(f) => std::mem::take(&mut f.data),
+            None => vec![0u8; PAGE].into_boxed_slice(),
+        };
+        self.load(page, &mut data);
+        if let Some(f) = self.frames.get_mut(i) {
+            *f = Frame {
+                page,
+                data,
+                dirty: false,
+                referenced: true,
+            };
+        }
+        self.map.insert(page, i);
+        self.last = Some((page, i));
+        i
+    }
+
+    /// Copies bytes at `offset` into `buf` (zeros where nothing was written).
+    pub(crate) fn read(&mut self, mut offset: u64, mut buf: &mut [u8]) {
+        while !buf.is_empty() {
+            let page = offset / PAGE as u64;
+            let at = (offset % PAGE as u64) as usize;
+            let n = (PAGE - at).min(buf.len());
+            let i = self.frame(page);
+            let (head, rest) = std::mem::take(&mut buf).split_at_mut(n);
+            match self.frames.get(i).and_then(|f| f.data.get(at..at + n)) {
+                Some(src) => head.copy_from_slice(src),
+                None => head.fill(0),
+            }
+            buf = rest;
+            offset += n as u64;
+        }
+    }
+
+    /// Writes `buf` at `offset`.
+    pub(crate) fn write(&mut self, mut offset: u64, mut buf: &[u8]) {
+        while !buf.is_empty() {
+            let page = offset / PAGE as u64;
+            let at = (offset % PAGE as u64) as usize;
+            let n = (PAGE - at).min(buf.len());
+            let i = self.frame(page);
+            let (head, rest) = buf.split_at(n);
+            if let Some(f) = self.frames.get_mut(i) {
+                if let Some(dst) = f.data.get_mut(at..at + n) {
+                    dst.copy_from_slice(head);
+                    f.dirty = true;
+                }
+            }
+            buf = rest;
+            offset += n as u64;
+        }
+    }
+
+    pub(crate) fn read_u64(&mut self, offset: u64) -> u64 {
+        let mut b = [0u8; 8];
+        self.read(offset, &mut b);
+        u64::from_le_bytes(b)
+    }
+
+    pub(crate) fn write_u64(&mut self, offset: u64, v: u64) {
+        self.write(offset, &v.to_le_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vfs::SimFs;
+
+    #[test]
+    fn pages_survive_eviction_and_memory_stays_bounded() {
+        let vfs: Arc<dyn Vfs> = Arc::new(SimFs::new(7));
+        vfs.create_dir_all(std::path::Path::new("/d")).unwrap();
+        let mut p = Pager::new(vfs.clone(), "/d/index.test".into(), 4);
+        // 64 pages of data through a 4-page cache, with writes that straddle pages.
+        for i in 0..(64 * PAGE as u64 / 8) {
+            p.write_u64(i * 8 + 3, i * 7 + 1);
+            assert!(p.resident() <= 4);
+        }
+        for i in (0..(64 * PAGE as u64 / 8)).rev() {
+            assert_eq!(p.read_u64(i * 8 + 3), i * 7 + 1, "word {i}");
+        }
+        assert!(p.take_error().is_none());
+        assert!(vfs.exists(std::path::Path::new("/d/index.test")).unwrap());
+        // Never written: zeros.
+        assert_eq!(p.read_u64(1 << 30), 0);
+        p.set_capacity(2);
+        assert_eq!(p.resident(), 2);
+        assert_eq!(p.read_u64(8 * 100 + 3), 701);
+        p.clear();
+        assert_eq!(p.read_u64(8 * 100 + 3), 0, "cleared");
+        p.remove_file().unwrap();
+        assert!(!vfs.exists(std::path::Path::new("/d/index.test")).unwrap());
+    }
+
+    #[test]
+    fn small_data_never_creates_the_file() {
+        let vfs: Arc<dyn Vfs> = Arc::new(SimFs::new(1));
+        vfs.create_dir_all(std::path::Path::new("/d")).unwrap();
+        let mut p = Pager::new(vfs.clone(), "/d/index.small".into(), 8);
+        for i in 0..1000u64 {
+            p.write_u64(i * 8, i);
+        }
+        assert_eq!(p.read_u64(999 * 8), 999);
+        assert!(!vfs.exists(std::path::Path::new("/d/index.small")).unwrap());
+    }
+}

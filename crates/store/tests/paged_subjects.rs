@@ -1,0 +1,165 @@
+//! The subject index pages to disk past its cache budget. With a budget of a few pages
+//! and thousands of subjects (a KV bucket in miniature), every per-subject answer of the
+//! file store must still match the memory store's, across purges, removals, restarts
+//! and power cuts, while the index's memory stays within the budget.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sluice_store::vfs::PowerCut;
+use sluice_store::{FileStore, FileStoreOptions, MemStore, MessageStore, SimFs};
+
+use common::Rng;
+
+const KEYS: u64 = 3000;
+/// 16 pages: 12 for the subject index (3 of table, 6 of entries, 3 of names), 4 for the
+/// slot tables of sealed segments.
+const BUDGET: usize = 64 << 10;
+const FILTERS: [&str; 5] = ["kv.>", "kv.*.7", "kv.1.*", "kv.2.17", ">"];
+
+fn opts() -> FileStoreOptions {
+    FileStoreOptions {
+        segment_size: 64 << 10,
+        index_cache: BUDGET,
+        ..Default::default()
+    }
+}
+
+fn key(rng: &mut Rng) -> String {
+    let k = rng.below(KEYS);
+    format!("kv.{}.{}", k % 10, k)
+}
+
+fn sorted(mut v: Vec<u64>) -> Vec<u64> {
+    v.sort_unstable();
+    v
+}
+
+fn compare(mem: &MemStore, file: &FileStore, rng: &mut Rng, step: u64) {
+    let (ms, fs) = (mem.state(), file.state());
+    assert_eq!(
+        (ms.msgs, ms.first_seq, ms.last_seq, ms.num_subjects),
+        (fs.msgs, fs.first_seq, fs.last_seq, fs.num_subjects),
+        "state at step {step}"
+    );
+    for _ in 0..50 {
+        let k = key(rng);
+        assert_eq!(mem.subject_count(&k), file.subject_count(&k), "{k}");
+        assert_eq!(
+            mem.load_last(&k).unwrap(),
+            file.load_last(&k).unwrap(),
+            "load_last({k}) at step {step}"
+        );
+        let from = rng.below(ms.last_seq + 2);
+        assert_eq!(
+            mem.load_next(from, Some(&k)).unwrap(),
+            file.load_next(from, Some(&k)).unwrap(),
+            "load_next({from}, {k}) at step {step}"
+        );
+    }
+    for f in FILTERS {
+        assert_eq!(mem.subjects(f), file.subjects(f), "subjects({f})");
+        assert_eq!(
+            sorted(mem.last_seqs(f)),
+            sorted(file.last_seqs(f)),
+            "last_seqs({f}) at step {step}"
+        );
+        let from = rng.below(ms.last_seq + 2);
+        assert_eq!(
+            mem.count_from(from, Some(f)),
+            file.count_from(from, Some(f)),
+            "count_from({from}, {f}) at step {step}"
+        );
+        assert_eq!(mem.load_last(f).unwrap(), file.load_last(f).unwrap());
+    }
+    assert!(
+        file.index_resident_bytes() <= BUDGET,
+        "index holds {} bytes, budget {BUDGET}",
+        file.index_resident_bytes()
+    );
+}
+
+#[test]
+fn a_paged_subject_index_answers_like_the_memory_store() {
+    let fs = SimFs::new(21);
+    let open = || FileStore::open(Arc::new(fs.clone()), Path::new("/kv"), opts()).unwrap();
+    let mut mem = MemStore::new();
+    let mut file = open();
+    let mut rng = Rng::new(5);
+    for step in 0..30_000u64 {
+        let k = key(&mut rng);
+        match rng.below(1000) {
+            // Put with history 1: the key's older message goes.
+            0..=799 => {
+                let payload = step.to_le_bytes();
+                let a = mem.append(&k, None, &payload, step as i64).unwrap();
+                let b = file.append(&k, None, &payload, step as i64).unwrap();
+                assert_eq!(a, b);
+                let prev = mem.load_next(0, Some(&k)).unwrap().map(|m| m.seq);
+                if let Some(p) = prev.filter(|&p| p != a) {
+                    assert!(mem.remove(p, false).unwrap());
+                    assert!(file.remove(p, rng.chance(50)).unwrap());
+                }
+            }
+            // Delete of the key's last message (a KV purge marker's effect).
+            800..=949 => {
+                if let Some(m) = mem.load_last(&k).unwrap() {
+                    assert!(mem.remove(m.seq, false).unwrap());
+                    assert!(file.remove(m.seq, false).unwrap());
+                }
+            }
+            950..=969 => {
+                // Narrow filters only: the bucket must stay large.
+                let f = FILTERS[1 + rng.below(3) as usize];
+                let keep = rng.chance(50).then(|| rng.below(3));
+                assert_eq!(
+                    mem.purge(Some(f), None, keep).unwrap(),
+                    file.purge(Some(f), None, keep).unwrap(),
+                    "purge({f}, keep {keep:?}) at step {step}"
+                );
+            }
+            970..=989 => {
+                mem.sync().unwrap();
+                file.sync().unwrap();
+            }
+            990..=994 => {
+                file.sync().unwrap();
+                drop(file);
+                fs.power_cut(PowerCut::DropUnsynced);
+                file = open();
+                mem.sync().unwrap();
+            }
+            _ => compare(&mem, &file, &mut rng, step),
+        }
+        assert!(!file.is_failed(), "step {step}");
+    }
+    file.sync().unwrap();
+    compare(&mem, &file, &mut rng, u64::MAX);
+    drop(file);
+    let file = open();
+    compare(&mem, &file, &mut rng, u64::MAX);
+    assert!(
+        mem.state().num_subjects > 1000,
+        "the test must hold far more subjects than the cache"
+    );
+}
+
+#[test]
+fn destroy_removes_the_index_files() {
+    let fs = SimFs::new(3);
+    let vfs: Arc<dyn sluice_store::Vfs> = Arc::new(fs.clone());
+    let mut file = FileStore::open(vfs.clone(), Path::new("/d/s"), opts()).unwrap();
+    for i in 0..5000u64 {
+        file.append(&format!("kv.{i}"), None, b"v", 0).unwrap();
+    }
+    file.sync().unwrap();
+    let names = vfs.list_dir(Path::new("/d/s")).unwrap();
+    assert!(
+        names.iter().any(|n| n.starts_with("index.")),
+        "5000 subjects do not fit in 64 KiB: {names:?}"
+    );
+    Box::new(file).destroy().unwrap();
+    assert!(!vfs.exists(Path::new("/d/s")).unwrap());
+}
