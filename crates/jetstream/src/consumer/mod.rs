@@ -13,19 +13,20 @@
 
 pub mod ack;
 pub mod config;
+mod last_per_subject;
 pub mod persist;
 pub mod pull;
 pub mod state;
 pub mod validate;
 
 use bytes::Bytes;
-use std::collections::BTreeSet;
 
 use sluice_store::{MessageStore, StoredMessage};
 use sluice_subject::subject_matches;
 
 use crate::engine::Outbound;
 use config::{AckPolicy, ConsumerConfig, DeliverPolicy, ReplayPolicy};
+use last_per_subject::LastPerSubject;
 use pull::{Waiting, WaitingQueue};
 use state::{AckRules, DeliveryState, ANY_MEMBER};
 
@@ -72,7 +73,7 @@ pub struct Consumer {
     pub kick: bool,
     /// `deliver_policy: last_per_subject`: the sequences still to deliver below the
     /// highest of them; every other sequence up to it is skipped.
-    last_per_subject: Option<BTreeSet<u64>>,
+    last_per_subject: Option<LastPerSubject>,
     /// Earliest time the next delivery may go (replay original, rate limit).
     not_before: i64,
     /// Timestamp of the last message delivered (replay original).
@@ -204,8 +205,8 @@ impl Consumer {
         // to the highest of them; every message above it is.
         let mut wanted = 0;
         if let Some(lps) = &self.last_per_subject {
-            if let Some(&top) = lps.iter().next_back() {
-                wanted = lps.range(from..).count() as u64;
+            if let Some(top) = lps.top() {
+                wanted = lps.count_from(from);
                 from = from.max(top + 1);
             }
         }
@@ -260,14 +261,14 @@ impl Consumer {
                     .min_by_key(|m| m.seq)
             }?;
             if let Some(lps) = &self.last_per_subject {
-                match lps.iter().next_back() {
-                    Some(&top) if found.seq <= top && !lps.contains(&found.seq) => {
+                match lps.top() {
+                    Some(top) if found.seq <= top && !lps.contains(found.seq) => {
                         // Not the last of its subject: skip it without delivering
                         // (`recount` never counted it as pending).
                         self.state.skip_to(found.seq + 1);
                         continue;
                     }
-                    Some(&top) if found.seq <= top => {}
+                    Some(top) if found.seq <= top => {}
                     _ => self.last_per_subject = None,
                 }
             }
@@ -369,8 +370,7 @@ impl Consumer {
             } else {
                 self.num_pending = self.num_pending.saturating_sub(1);
                 if let Some(lps) = &mut self.last_per_subject {
-                    lps.remove(&msg.seq);
-                    if lps.is_empty() {
+                    if lps.delivered(msg.seq) {
                         self.last_per_subject = None;
                     }
                 }
@@ -694,7 +694,7 @@ impl Consumer {
 
 /// Where a new consumer starts, by deliver policy (and, for `last_per_subject`, the
 /// sequences to deliver before following new messages).
-fn start_position(cfg: &ConsumerConfig, store: &dyn MessageStore) -> (u64, Option<BTreeSet<u64>>) {
+fn start_position(cfg: &ConsumerConfig, store: &dyn MessageStore) -> (u64, Option<LastPerSubject>) {
     let st = store.state();
     let filters = cfg.filters();
     let first = st.first_seq.max(1);
@@ -733,12 +733,12 @@ fn start_position(cfg: &ConsumerConfig, store: &dyn MessageStore) -> (u64, Optio
             } else {
                 filters
             };
-            let mut seqs = BTreeSet::new();
+            let mut seqs = Vec::new();
             for p in &pats {
                 seqs.extend(store.last_seqs(p));
             }
-            match seqs.first().copied() {
-                Some(first) => (first, Some(seqs)),
+            match LastPerSubject::new(seqs) {
+                Some(lps) => (lps.first().unwrap_or(st.last_seq + 1), Some(lps)),
                 None => (st.last_seq + 1, None),
             }
         }
