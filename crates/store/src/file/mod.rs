@@ -57,7 +57,7 @@ pub struct FileStoreOptions {
     pub write_buffer: usize,
     /// Memory for the store's indexes (the subject index, and the slot tables of
     /// sealed segments), in bytes. Past it they page to scratch files in the store's
-    /// directory. Recovery may use four times as much.
+    /// directory. Recovery may use eight times as much.
     pub index_cache: usize,
 }
 

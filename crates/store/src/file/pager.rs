@@ -39,10 +39,13 @@ impl Hasher for PageHasher {
 
 struct Frame {
     page: u64,
-    data: Box<[u8]>,
     dirty: bool,
     referenced: bool,
 }
+
+/// Frames' bytes are allocated this many pages at a time (256 KiB): large blocks the
+/// allocator hands back to the system when the cache shrinks.
+const CHUNK_PAGES: usize = 64;
 
 pub(crate) struct Pager {
     vfs: Arc<dyn Vfs>,
@@ -52,6 +55,8 @@ pub(crate) struct Pager {
     file_pages: u64,
     map: HashMap<u64, usize, BuildHasherDefault<PageHasher>>,
     frames: Vec<Frame>,
+    /// The frames' bytes: frame `i` is page `i % CHUNK_PAGES` of chunk `i / CHUNK_PAGES`.
+    chunks: Vec<Box<[u8]>>,
     hand: usize,
     capacity: usize,
     /// The last page touched and its frame: most accesses repeat it.
@@ -79,6 +84,7 @@ impl Pager {
             file_pages: 0,
             map: HashMap::default(),
             frames: Vec::new(),
+            chunks: Vec::new(),
             hand: 0,
             capacity: capacity.max(2),
             last: None,
@@ -102,28 +108,33 @@ impl Pager {
         }
     }
 
-    /// Changes the capacity; shrinking writes back and drops pages now.
+    /// Changes the capacity. Shrinking writes every page back and drops them all, so
+    /// the allocator can return whole blocks (pages come back from the file on use).
     pub(crate) fn set_capacity(&mut self, capacity: usize) {
-        self.capacity = capacity.max(2);
-        while self.frames.len() > self.capacity {
-            let victim = self.victim();
-            self.write_back(victim);
-            if let Some(f) = self.frames.get(victim) {
-                self.map.remove(&f.page);
+        let capacity = capacity.max(2);
+        if capacity < self.frames.len() {
+            for i in 0..self.frames.len() {
+                self.write_back(i);
             }
-            self.frames.swap_remove(victim);
-            if let Some(moved) = self.frames.get(victim) {
-                self.map.insert(moved.page, victim);
-            }
+            self.map.clear();
+            self.frames = Vec::new();
+            self.chunks = Vec::new();
             self.hand = 0;
             self.last = None;
+        } else if let Some(last) = self.chunks.pop() {
+            // A last chunk sized to the old capacity grows to a whole one.
+            let mut v = last.into_vec();
+            v.resize(CHUNK_PAGES * PAGE, 0);
+            self.chunks.push(v.into_boxed_slice());
         }
+        self.capacity = capacity;
     }
 
     /// Forgets every page and empties the file (its bytes are garbage from here on).
     pub(crate) fn clear(&mut self) {
         self.map.clear();
         self.frames.clear();
+        self.chunks.clear();
         self.hand = 0;
         self.last = None;
         self.file_pages = 0;
@@ -141,6 +152,16 @@ impl Pager {
             self.vfs.remove_file(&self.path)?;
         }
         Ok(())
+    }
+
+    fn bytes(&self, i: usize) -> Option<&[u8]> {
+        let at = (i % CHUNK_PAGES) * PAGE;
+        self.chunks.get(i / CHUNK_PAGES)?.get(at..at + PAGE)
+    }
+
+    fn bytes_mut(&mut self, i: usize) -> Option<&mut [u8]> {
+        let at = (i % CHUNK_PAGES) * PAGE;
+        self.chunks.get_mut(i / CHUNK_PAGES)?.get_mut(at..at + PAGE)
     }
 
     /// A frame to evict, by CLOCK: the first one not referenced since the hand passed.
@@ -176,11 +197,10 @@ impl Pager {
                 Err(e) => return self.fail(e),
             }
         }
-        let (page, r) = match (self.frames.get(i), &self.file) {
-            (Some(frame), Some(file)) => (
-                frame.page,
-                file.write_at(&frame.data, frame.page * PAGE as u64),
-            ),
+        let (page, r) = match (self.frames.get(i), self.bytes(i), &self.file) {
+            (Some(frame), Some(bytes), Some(file)) => {
+                (frame.page, file.write_at(bytes, frame.page * PAGE as u64))
+            }
             _ => return,
         };
         match r {
@@ -194,16 +214,29 @@ impl Pager {
         }
     }
 
-    fn load(&mut self, page: u64, buf: &mut [u8]) {
-        buf.fill(0);
-        if page >= self.file_pages {
+    /// Reads `page` into frame `i`.
+    fn load(&mut self, page: u64, i: usize) {
+        let present = page < self.file_pages;
+        let at = page * PAGE as u64;
+        let (Some(file), Some(buf)) = (self.file.as_ref(), {
+            let at = (i % CHUNK_PAGES) * PAGE;
+            self.chunks
+                .get_mut(i / CHUNK_PAGES)
+                .and_then(|c| c.get_mut(at..at + PAGE))
+        }) else {
+            if let Some(buf) = self.bytes_mut(i) {
+                buf.fill(0);
+            }
             return;
-        }
-        let r = match &self.file {
-            Some(f) => f.read_exact_at(buf, page * PAGE as u64),
-            None => Ok(()),
+        };
+        let r = if present {
+            file.read_exact_at(buf, at)
+        } else {
+            buf.fill(0);
+            Ok(())
         };
         if let Err(e) = r {
+            buf.fill(0);
             self.fail(e);
         }
     }
@@ -223,13 +256,17 @@ impl Pager {
             return i;
         }
         let i = if self.frames.len() < self.capacity {
+            let i = self.frames.len();
+            if i / CHUNK_PAGES >= self.chunks.len() {
+                let pages = CHUNK_PAGES.min(self.capacity - i);
+                self.chunks.push(vec![0u8; pages * PAGE].into_boxed_slice());
+            }
             self.frames.push(Frame {
                 page,
-                data: vec![0u8; PAGE].into_boxed_slice(),
                 dirty: false,
                 referenced: true,
             });
-            self.frames.len() - 1
+            i
         } else {
             let i = self.victim();
             self.write_back(i);
@@ -238,15 +275,10 @@ impl Pager {
             }
             i
         };
-        let mut data = match self.frames.get_mut(i) {
-            Some(f) => std::mem::take(&mut f.data),
-            None => vec![0u8; PAGE].into_boxed_slice(),
-        };
-        self.load(page, &mut data);
+        self.load(page, i);
         if let Some(f) = self.frames.get_mut(i) {
             *f = Frame {
                 page,
-                data,
                 dirty: false,
                 referenced: true,
             };
@@ -264,7 +296,7 @@ impl Pager {
             let n = (PAGE - at).min(buf.len());
             let i = self.frame(page);
             let (head, rest) = std::mem::take(&mut buf).split_at_mut(n);
-            match self.frames.get(i).and_then(|f| f.data.get(at..at + n)) {
+            match self.bytes(i).and_then(|b| b.get(at..at + n)) {
                 Some(src) => head.copy_from_slice(src),
                 None => head.fill(0),
             }
@@ -281,11 +313,11 @@ impl Pager {
             let n = (PAGE - at).min(buf.len());
             let i = self.frame(page);
             let (head, rest) = buf.split_at(n);
+            if let Some(dst) = self.bytes_mut(i).and_then(|b| b.get_mut(at..at + n)) {
+                dst.copy_from_slice(head);
+            }
             if let Some(f) = self.frames.get_mut(i) {
-                if let Some(dst) = f.data.get_mut(at..at + n) {
-                    dst.copy_from_slice(head);
-                    f.dirty = true;
-                }
+                f.dirty = true;
             }
             buf = rest;
             offset += n as u64;
@@ -293,6 +325,18 @@ impl Pager {
     }
 
     pub(crate) fn read_u64(&mut self, offset: u64) -> u64 {
+        let at = (offset % PAGE as u64) as usize;
+        if at + 8 <= PAGE {
+            // Within one page (every aligned word): no copy loop.
+            let i = self.frame(offset / PAGE as u64);
+            let word = self
+                .bytes(i)
+                .and_then(|b| b.get(at..at + 8))
+                .and_then(|b| <[u8; 8]>::try_from(b).ok());
+            if let Some(b) = word {
+                return u64::from_le_bytes(b);
+            }
+        }
         let mut b = [0u8; 8];
         self.read(offset, &mut b);
         u64::from_le_bytes(b)
@@ -326,7 +370,12 @@ mod tests {
         // Never written: zeros.
         assert_eq!(p.read_u64(1 << 30), 0);
         p.set_capacity(2);
-        assert_eq!(p.resident(), 2);
+        assert_eq!(p.resident(), 0, "shrinking drops every page");
+        assert_eq!(p.read_u64(8 * 100 + 3), 701);
+        p.set_capacity(3);
+        for i in 0..(64 * PAGE as u64 / 8) {
+            assert_eq!(p.read_u64(i * 8 + 3), i * 7 + 1, "word {i} after growing");
+        }
         assert_eq!(p.read_u64(8 * 100 + 3), 701);
         p.clear();
         assert_eq!(p.read_u64(8 * 100 + 3), 0, "cleared");

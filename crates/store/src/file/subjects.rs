@@ -31,7 +31,7 @@ const MIN_BUCKETS: u64 = 1024;
 const MIN_NAME_GARBAGE: u64 = if cfg!(test) { 4096 } else { 1 << 20 };
 
 /// During recovery, which interns every subject in log order, the budget is larger.
-pub(crate) const RECOVERY_FACTOR: usize = 4;
+pub(crate) const RECOVERY_FACTOR: usize = 8;
 
 /// How a budget of `bytes` splits among the caches, in pages: a quarter for the
 /// table, half for the entries, a quarter for the names (each spare file gets as much
