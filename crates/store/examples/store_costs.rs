@@ -21,8 +21,16 @@ fn rss_mib() -> f64 {
         .map_or(0.0, |k| k / 1024.0)
 }
 
+/// `INDEX_CACHE_MIB` overrides the index budget (for sizing experiments).
 fn open(dir: &Path) -> FileStore {
-    FileStore::open(Arc::new(RealFs::new()), dir, FileStoreOptions::default()).unwrap()
+    let mut opts = FileStoreOptions::default();
+    if let Some(mib) = std::env::var("INDEX_CACHE_MIB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        opts.index_cache = mib << 20;
+    }
+    FileStore::open(Arc::new(RealFs::new()), dir, opts).unwrap()
 }
 
 fn sequential_reads(dir: &Path, n: u64, size: usize) {
@@ -69,6 +77,7 @@ fn put_latency(dir: &Path, n: usize, size: usize) {
 
 fn reopen(dir: &Path, n: u64, build: bool) {
     if build {
+        let t = Instant::now();
         let mut s = open(dir);
         let payload = [b'x'; 16];
         for i in 0..n {
@@ -79,7 +88,11 @@ fn reopen(dir: &Path, n: u64, build: bool) {
             }
         }
         s.sync().unwrap();
-        println!("after appending {n} keys: RSS {:.0} MiB", rss_mib());
+        println!(
+            "appending {n} keys: {:?}; RSS {:.0} MiB",
+            t.elapsed(),
+            rss_mib()
+        );
     }
     let before = rss_mib();
     let t = Instant::now();

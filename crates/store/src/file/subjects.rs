@@ -47,9 +47,9 @@ impl Budget {
     fn of(bytes: usize) -> Self {
         let pages = (bytes / PAGE).max(8);
         Budget {
-            table: pages / 4,
-            entries: pages / 2,
-            names: pages / 4,
+            table: pages / 2,
+            entries: pages * 3 / 8,
+            names: pages / 8,
         }
     }
 
@@ -218,19 +218,20 @@ impl SubjectIndex {
         std::str::from_utf8(&self.name_buf).ok().map(f)
     }
 
-    fn find(&mut self, hash: u32, subject: &str) -> Option<u32> {
+    /// The id of `subject`, or the empty bucket that ends its probe sequence.
+    fn probe(&mut self, hash: u32, subject: &str) -> Result<u32, u64> {
         let mask = self.buckets - 1;
         let mut b = u64::from(hash) & mask;
         loop {
             let w = self.table.read_u64(b * 8);
             if w == 0 {
-                return None;
+                return Err(b);
             }
             if w as u32 == hash {
                 let id = ((w >> 32) as u32).wrapping_sub(1);
                 self.load_name(id);
                 if self.name_buf == subject.as_bytes() {
-                    return Some(id);
+                    return Ok(id);
                 }
             }
             b = (b + 1) & mask;
@@ -239,7 +240,7 @@ impl SubjectIndex {
 
     pub(crate) fn id(&mut self, subject: &str) -> Option<u32> {
         let h = self.hash(subject);
-        self.find(h, subject)
+        self.probe(h, subject).ok()
     }
 
     pub(crate) fn get(&mut self, id: u32) -> Option<SubjectEntry> {
@@ -293,11 +294,14 @@ impl SubjectIndex {
     /// The id of `subject`, creating an entry with no messages if needed.
     pub(crate) fn intern(&mut self, subject: &str) -> u32 {
         let hash = self.hash(subject);
-        if let Some(id) = self.find(hash, subject) {
-            return id;
-        }
-        if (self.len + 1) * 4 > self.buckets * 3 {
+        let mut empty = match self.probe(hash, subject) {
+            Ok(id) => return id,
+            Err(b) => b,
+        };
+        // At most 5/8 full: unsuccessful probes (every new subject) stay short.
+        if (self.len + 1) * 8 > self.buckets * 5 {
             self.grow();
+            empty = self.free_bucket(hash);
         }
         let id = if self.free_head != NO_ID {
             let id = self.free_head;
@@ -314,9 +318,19 @@ impl SubjectIndex {
         self.set_entry_word(id, 1, 0);
         self.set_entry_word(id, 2, 0);
         self.set_entry_word(id, 3, name_ref(off, subject.len()));
-        Self::insert_bucket(&mut self.table, self.buckets, bucket_word(id, hash));
+        self.table.write_u64(empty * 8, bucket_word(id, hash));
         self.len += 1;
         id
+    }
+
+    /// The first empty bucket of `hash`'s probe sequence.
+    fn free_bucket(&mut self, hash: u32) -> u64 {
+        let mask = self.buckets - 1;
+        let mut b = u64::from(hash) & mask;
+        while self.table.read_u64(b * 8) != 0 {
+            b = (b + 1) & mask;
+        }
+        b
     }
 
     /// Counts a message appended (or recovered, in sequence order) at `seq`.
