@@ -163,3 +163,59 @@ fn destroy_removes_the_index_files() {
     Box::new(file).destroy().unwrap();
     assert!(!vfs.exists(Path::new("/d/s")).unwrap());
 }
+
+/// A failing write to an index scratch file fails the store like a failing segment
+/// write: no later append or sync succeeds, and reopening (which rebuilds the index from
+/// the segments) finds every synced message and the right per-key counts.
+#[test]
+fn an_index_write_error_fails_the_store_and_reopening_rebuilds() {
+    use sluice_store::vfs::{FaultKind, FaultRule, FsOp};
+
+    let fs = SimFs::new(8);
+    let open = || FileStore::open(Arc::new(fs.clone()), Path::new("/kv"), opts()).unwrap();
+    let mut file = open();
+    let mut synced: Vec<(u64, String)> = Vec::new();
+    let mut batch: Vec<(u64, String)> = Vec::new();
+    fs.add_fault(
+        FaultRule::once(FsOp::Write, FaultKind::Eio)
+            .on_path("index.")
+            .after(40),
+    );
+    let mut failed_at = None;
+    for i in 0..20_000u64 {
+        let k = format!("kv.{}.{i}", i % 10);
+        match file.append(&k, None, &i.to_le_bytes(), i as i64) {
+            Ok(seq) => batch.push((seq, k)),
+            Err(_) => {
+                failed_at = Some(i);
+                break;
+            }
+        }
+        if i % 100 == 99 {
+            match file.sync() {
+                Ok(()) => synced.append(&mut batch),
+                Err(_) => {
+                    failed_at = Some(i);
+                    break;
+                }
+            }
+        }
+    }
+    assert!(
+        failed_at.is_some(),
+        "the index must have spilled and failed"
+    );
+    assert!(file.is_failed());
+    assert!(file.append("kv.x", None, b"v", 0).is_err());
+    assert!(file.sync().is_err());
+    drop(file);
+    fs.clear_faults();
+    let file = open();
+    assert!(synced.len() > 1000);
+    for (seq, k) in &synced {
+        let m = file.load(*seq).unwrap().expect("a synced message survives");
+        assert_eq!(&m.subject, k);
+        assert_eq!(file.subject_count(k), 1, "{k}");
+        assert_eq!(file.load_last(k).unwrap().map(|m| m.seq), Some(*seq));
+    }
+}
