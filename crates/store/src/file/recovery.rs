@@ -217,8 +217,8 @@ struct Rebuild {
     hdr_last: (u64, i64),
     /// Highest `last_seq` carried by a delete or compact record.
     rec_last_seq: u64,
-    tombstones: Vec<(usize, Vec<(u64, u64)>)>,
-    compacts: Vec<(usize, u64)>,
+    /// Highest sequence a delete or compact record removed.
+    deleted_upto: u64,
     damages: Vec<PendingDamage>,
     notes: Vec<String>,
 }
@@ -234,8 +234,7 @@ impl Rebuild {
             max_ts: 0,
             hdr_last: (0, 0),
             rec_last_seq: 0,
-            tombstones: Vec::new(),
-            compacts: Vec::new(),
+            deleted_upto: 0,
             damages: Vec::new(),
             notes: Vec::new(),
         }
@@ -285,7 +284,6 @@ impl Rebuild {
             }
             None => (store_salt, 0, prev_end),
         };
-        let idx = self.segs.len();
         let mut seg = Segment::new(id, dir, None, bytes.len() as u64, base, salt);
         let mut floor_seq = self.max_seq.max(self.hdr_last.0);
         let mut damaged_since_msg = 0u64;
@@ -302,14 +300,22 @@ impl Rebuild {
             let (seq, ts) = match &rec {
                 Record::Msg(m) => (m.seq, m.ts),
                 Record::Erased { seq, ts } => (*seq, *ts),
+                // Applied as met (their targets are always behind them in the log), so
+                // recovery holds no list of deletes, however many there are.
                 Record::Delete { last_seq, ranges } => {
                     self.saw_last_seq(*last_seq);
-                    self.tombstones.push((idx, ranges.clone()));
+                    for &(a, b) in ranges {
+                        self.deleted_upto = self.deleted_upto.max(b);
+                        self.delete_range(&mut seg, a, b);
+                    }
                     return;
                 }
                 Record::Compact { last_seq, below } => {
                     self.saw_last_seq(*last_seq);
-                    self.compacts.push((idx, *below));
+                    if *below > 1 {
+                        self.deleted_upto = self.deleted_upto.max(below - 1);
+                        self.delete_range(&mut seg, 0, below - 1);
+                    }
                     return;
                 }
                 Record::Segment { .. } => {
@@ -366,10 +372,11 @@ impl Rebuild {
         start..end.max(start)
     }
 
-    /// Removes `a..=b` on behalf of a record in segment `by`.
-    fn delete_range(&mut self, by: usize, a: u64, b: u64) {
+    /// Removes `a..=b` on behalf of a delete or compact record in `owner`, the segment
+    /// being scanned: from it and from the segments before it, which `owner` then
+    /// targets (it must outlive them).
+    fn delete_range(&mut self, owner: &mut Segment, a: u64, b: u64) {
         for si in self.overlapping(a, b) {
-            let target_id = self.segs.get(si).map(|s| s.id);
             let Some(seg) = self.segs.get_mut(si) else {
                 continue;
             };
@@ -381,10 +388,13 @@ impl Rebuild {
             for seq in lo..=hi {
                 seg.take(&mut self.slot_pages, seq);
             }
-            if si != by {
-                if let (Some(t), Some(owner)) = (target_id, self.segs.get_mut(by)) {
-                    owner.targets.insert(t);
-                }
+            owner.targets.insert(seg.id);
+        }
+        if owner.has_slots() {
+            let lo = a.max(owner.base_seq);
+            let hi = b.min(owner.end_seq().saturating_sub(1));
+            for seq in lo..=hi {
+                owner.take(&mut self.slot_pages, seq);
             }
         }
     }
@@ -396,15 +406,11 @@ impl Rebuild {
         active_file: Option<Box<dyn VfsFile>>,
         mut report: RecoveryReport,
     ) -> Result<Recovered, StoreError> {
-        let mut last_seq = self.max_seq.max(self.hdr_last.0).max(self.rec_last_seq);
-        for &(_, below) in &self.compacts {
-            last_seq = last_seq.max(below.saturating_sub(1));
-        }
-        for (_, ranges) in &self.tombstones {
-            for &(_, b) in ranges {
-                last_seq = last_seq.max(b);
-            }
-        }
+        let last_seq = self
+            .max_seq
+            .max(self.hdr_last.0)
+            .max(self.rec_last_seq)
+            .max(self.deleted_upto);
         let last_ts = if last_seq == self.max_seq {
             self.max_ts
         } else if last_seq == self.hdr_last.0 {
@@ -412,16 +418,6 @@ impl Rebuild {
         } else {
             0
         };
-        for (by, below) in std::mem::take(&mut self.compacts) {
-            if below > 1 {
-                self.delete_range(by, 0, below - 1);
-            }
-        }
-        for (by, ranges) in std::mem::take(&mut self.tombstones) {
-            for (a, b) in ranges {
-                self.delete_range(by, a, b);
-            }
-        }
         for d in self.damages.drain(..) {
             let hi = d.next.map_or(last_seq, |n| n.saturating_sub(1));
             let lost = (d.prev < hi).then_some((d.prev + 1, hi));
