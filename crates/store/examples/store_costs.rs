@@ -4,7 +4,8 @@
 //! (time and RSS).
 //!
 //! `cargo run --release -p sluice-store --example store_costs [dir] [all|read|put|open]`
-//! (`build` then `reopen`: the 1M-key store alone, left in `dir`, for profiling).
+//! (`build` then `reopen`: the 1M-key store alone, left in `dir`, for profiling;
+//! `churn`: 500,000 keys put six times each with history 1, then reopened.)
 
 use std::path::Path;
 use std::sync::Arc;
@@ -105,6 +106,42 @@ fn reopen(dir: &Path, n: u64, build: bool) {
     );
 }
 
+/// A bucket of `keys` keys each put `rounds` times (history 1: each put deletes the
+/// key's previous message), then reopened: recovery meets a delete record per put.
+fn churn(dir: &Path, keys: u64, rounds: u64) {
+    let _ = std::fs::remove_dir_all(dir);
+    let t = Instant::now();
+    let mut s = open(dir);
+    let payload = [b'x'; 16];
+    let mut last = vec![0u64; keys as usize];
+    for r in 0..rounds {
+        for k in 0..keys {
+            let seq = s
+                .append(&format!("$KV.bucket.key{k:07}"), None, &payload, r as i64)
+                .unwrap();
+            let prev = std::mem::replace(&mut last[k as usize], seq);
+            if prev > 0 {
+                s.remove(prev, false).unwrap();
+            }
+            if seq % 10_000 == 0 {
+                s.sync().unwrap();
+            }
+        }
+    }
+    s.sync().unwrap();
+    drop(s);
+    println!("churn {keys} keys x {rounds}: {:?}", t.elapsed());
+    let before = rss_mib();
+    let t = Instant::now();
+    let s = open(dir);
+    assert_eq!(s.state().msgs, keys);
+    println!(
+        "reopen after churn: {:?}; RSS {:.0} MiB (before open {before:.0} MiB)",
+        t.elapsed(),
+        rss_mib()
+    );
+}
+
 fn main() {
     let base = std::env::args()
         .nth(1)
@@ -112,6 +149,9 @@ fn main() {
     let base = Path::new(&base);
     let what = std::env::args().nth(2).unwrap_or_else(|| "all".into());
     // `build` leaves a 1M-key store in `dir`, `reopen` opens it (for profiling).
+    if what == "churn" {
+        churn(&base.join("churn"), 500_000, 6);
+    }
     if what == "build" || what == "reopen" {
         reopen(&base.join("o1"), 1_000_000, what == "build");
         return;

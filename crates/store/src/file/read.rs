@@ -155,31 +155,37 @@ impl FileStore {
         }
     }
 
-    /// The next live message of subject `id` at or after `from`.
-    pub(super) fn next_of_subject(&self, from: u64, id: u32) -> Option<u64> {
+    /// The next live message of subject `id` in `from..=upto`.
+    pub(super) fn next_of_subject(&self, from: u64, upto: u64, id: u32) -> Option<u64> {
         self.live_from(from)
+            .take_while(|(_, seq, _)| *seq <= upto)
             .find(|(_, _, s)| s.subject == id)
             .map(|(_, seq, _)| seq)
     }
 
-    /// The previous live message of subject `id` at or before `upto`.
-    pub(super) fn prev_of_subject(&self, upto: u64, id: u32) -> Option<u64> {
+    /// The previous live message of subject `id` in `down_to..=upto`.
+    pub(super) fn prev_of_subject(&self, upto: u64, down_to: u64, id: u32) -> Option<u64> {
         self.live_rev(upto)
+            .take_while(|(_, seq, _)| *seq >= down_to)
             .find(|(_, _, s)| s.subject == id)
             .map(|(_, seq, _)| seq)
     }
 
     /// Live sequences matching `filter` below `upper`, ascending.
     pub(super) fn matching_below(&self, filter: Filter<'_>, upper: u64) -> Vec<u64> {
-        let (id, from) = match filter {
+        // A literal subject's messages lie between its first and last: scan only those.
+        let (id, from, upper) = match filter {
             Filter::Literal(s) => {
                 let mut ix = self.index();
                 let Some(id) = ix.id(s) else {
                     return Vec::new();
                 };
-                (Some(id), ix.get(id).map_or(0, |e| e.first))
+                let Some(e) = ix.get(id) else {
+                    return Vec::new();
+                };
+                (Some(id), e.first, upper.min(e.last.saturating_add(1)))
             }
-            _ => (None, 0),
+            _ => (None, 0, upper),
         };
         let mut m = SubjectMatcher::new(self, filter);
         self.live_from(from)

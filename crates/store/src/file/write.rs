@@ -247,13 +247,21 @@ impl FileStore {
             return;
         }
         let (first, last) = (e.first, e.last);
-        if seq == first {
-            e.first = self.next_of_subject(seq + 1, id).unwrap_or(last);
-        }
-        if seq == last {
-            e.last = self
-                .prev_of_subject(seq.saturating_sub(1), id)
-                .unwrap_or(first);
+        if e.count == 1 && (seq == first || seq == last) {
+            // One of two left (a KV key with history 1 on every put): no scan.
+            let left = if seq == first { last } else { first };
+            e.first = left;
+            e.last = left;
+        } else {
+            // Scans only between the subject's first and last.
+            if seq == first {
+                e.first = self.next_of_subject(seq + 1, last, id).unwrap_or(last);
+            }
+            if seq == last {
+                e.last = self
+                    .prev_of_subject(seq.saturating_sub(1), first, id)
+                    .unwrap_or(first);
+            }
         }
         self.index_mut().set(id, e);
     }
@@ -346,16 +354,34 @@ impl FileStore {
             a.targets.extend(targets);
             a.max_compact = a.max_compact.max(below);
         }
+        // Subjects whose first message went: one pass from `below` finds every new
+        // first (rather than a scan per subject).
+        let mut moved: HashSet<u32> = HashSet::new();
         for id in touched {
             match self.index_mut().get(id) {
                 Some(e) if e.count == 0 => self.index_mut().release_if_empty(id),
-                Some(mut e) if e.first < below => {
-                    if let Some(nf) = self.next_of_subject(below, id) {
-                        e.first = nf;
-                        self.index_mut().set(id, e);
-                    }
+                Some(e) if e.first < below => {
+                    moved.insert(id);
                 }
                 _ => {}
+            }
+        }
+        if !moved.is_empty() {
+            let mut found: Vec<(u32, u64)> = Vec::new();
+            for (_, seq, slot) in self.live_from(below) {
+                if moved.remove(&slot.subject) {
+                    found.push((slot.subject, seq));
+                    if moved.is_empty() {
+                        break;
+                    }
+                }
+            }
+            let ix = self.index_mut();
+            for (id, first) in found {
+                if let Some(mut e) = ix.get(id) {
+                    e.first = first;
+                    ix.set(id, e);
+                }
             }
         }
         if below > self.last_seq + 1 {
