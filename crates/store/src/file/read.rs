@@ -15,6 +15,107 @@ use crate::api::StoredMessage;
 use crate::error::StoreError;
 use crate::filter::Filter;
 
+/// Slots a scan reads at a time: few at first (most scans stop at the first live
+/// message), then whole runs, so a long scan takes the slot cache's lock once per run.
+const FIRST_RUN: u64 = 8;
+const SCAN_RUN: u64 = 256;
+
+/// A scan over live slots, forwards or backwards, reading slot tables in runs.
+struct SlotScan<'a> {
+    store: &'a FileStore,
+    /// Current segment (forwards: counts up; backwards: down, `usize::MAX` when done).
+    si: usize,
+    /// Forwards: index of the next slot to read. Backwards: one past it.
+    next: u64,
+    forward: bool,
+    run: Vec<Slot>,
+    /// Index in its segment of `run[0]`.
+    run_start: u64,
+    pos: usize,
+    run_len: u64,
+}
+
+impl<'a> SlotScan<'a> {
+    fn new(store: &'a FileStore, si: usize, next: u64, forward: bool) -> Self {
+        SlotScan {
+            store,
+            si,
+            next,
+            forward,
+            run: Vec::new(),
+            run_start: 0,
+            pos: 0,
+            run_len: FIRST_RUN,
+        }
+    }
+
+    /// Reads the next run; false when the scan is over.
+    fn refill(&mut self) -> bool {
+        loop {
+            let Some(seg) = self.store.segs.get(self.si) else {
+                return false;
+            };
+            let n = self.run_len;
+            self.run_len = SCAN_RUN;
+            if self.forward {
+                if self.next < seg.slot_count() {
+                    self.run_start = self.next;
+                    seg.slots_into(&self.store.slot_pages, self.next, n, &mut self.run);
+                    self.next += self.run.len() as u64;
+                    self.pos = 0;
+                    return true;
+                }
+                self.si += 1;
+                self.next = 0;
+            } else {
+                if self.next > 0 {
+                    let lo = self.next.saturating_sub(n);
+                    self.run_start = lo;
+                    seg.slots_into(&self.store.slot_pages, lo, self.next - lo, &mut self.run);
+                    self.next = lo;
+                    self.pos = self.run.len();
+                    return true;
+                }
+                let Some(prev) = self.si.checked_sub(1) else {
+                    self.si = usize::MAX;
+                    return false;
+                };
+                self.si = prev;
+                self.next = self.store.segs.get(prev).map_or(0, Segment::slot_count);
+            }
+        }
+    }
+}
+
+impl Iterator for SlotScan<'_> {
+    type Item = (usize, u64, Slot);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let at = if self.forward {
+                if self.pos >= self.run.len() && !self.refill() {
+                    return None;
+                }
+                self.pos += 1;
+                self.pos - 1
+            } else {
+                if self.pos == 0 && !self.refill() {
+                    return None;
+                }
+                self.pos -= 1;
+                self.pos
+            };
+            let Some(&slot) = self.run.get(at) else {
+                continue;
+            };
+            if slot.is_live() {
+                let base = self.store.segs.get(self.si).map_or(0, |s| s.base_seq);
+                return Some((self.si, base + self.run_start + at as u64, slot));
+            }
+        }
+    }
+}
+
 impl FileStore {
     /// The live slot for `seq` and the index of its segment.
     pub(super) fn locate(&self, seq: u64) -> Option<(usize, Slot)> {
@@ -25,38 +126,28 @@ impl FileStore {
 
     /// Live messages with sequence >= `from`, ascending: (segment index, seq, slot).
     pub(super) fn live_from(&self, from: u64) -> impl Iterator<Item = (usize, u64, Slot)> + '_ {
-        let start = self.segs.partition_point(|s| s.end_seq() <= from);
-        self.segs
-            .get(start..)
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-            .flat_map(move |(k, seg)| {
-                let skip = from.saturating_sub(seg.base_seq);
-                (skip..seg.slot_count()).filter_map(move |i| {
-                    let s = seg.slot_at(&self.slot_pages, i)?;
-                    s.is_live().then_some((start + k, seg.base_seq + i, s))
-                })
-            })
+        let si = self.segs.partition_point(|s| s.end_seq() <= from);
+        let i = self
+            .segs
+            .get(si)
+            .map_or(0, |s| from.saturating_sub(s.base_seq));
+        SlotScan::new(self, si, i, true)
     }
 
     /// Live messages with sequence <= `upto`, descending.
     pub(super) fn live_rev(&self, upto: u64) -> impl Iterator<Item = (usize, u64, Slot)> + '_ {
         let end = self.segs.partition_point(|s| s.base_seq <= upto);
-        self.segs
-            .get(..end)
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-            .rev()
-            .flat_map(move |(si, seg)| {
-                let n = (upto - seg.base_seq).saturating_add(1);
-                let take = n.min(seg.slot_count());
-                (0..take).rev().filter_map(move |i| {
-                    let s = seg.slot_at(&self.slot_pages, i)?;
-                    s.is_live().then_some((si, seg.base_seq + i, s))
-                })
-            })
+        let (si, i) = match end
+            .checked_sub(1)
+            .and_then(|si| Some((si, self.segs.get(si)?)))
+        {
+            Some((si, s)) => (
+                si,
+                (upto - s.base_seq).saturating_add(1).min(s.slot_count()),
+            ),
+            None => (usize::MAX, 0),
+        };
+        SlotScan::new(self, si, i, false)
     }
 
     /// The first live message at or after `from` matching `filter`.

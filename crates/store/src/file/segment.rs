@@ -380,6 +380,35 @@ impl Segment {
         self.slots = Vec::new();
     }
 
+    /// Up to `n` slots from index `i` into `out` (cleared first): one lock for a
+    /// whole run, for scans.
+    pub(crate) fn slots_into(&self, pages: &Mutex<SlotPages>, i: u64, n: u64, out: &mut Vec<Slot>) {
+        out.clear();
+        let end = i.saturating_add(n).min(self.nslots);
+        if i >= end {
+            return;
+        }
+        match self.paged_at {
+            None => {
+                let (a, b) = (i as usize, end as usize);
+                out.extend_from_slice(self.slots.get(a..b).unwrap_or_default());
+            }
+            Some(at) => {
+                let mut raw = vec![0u8; ((end - i) * SLOT_BYTES) as usize];
+                pages
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .pager
+                    .read(at + i * SLOT_BYTES, &mut raw);
+                out.extend(raw.chunks_exact(SLOT_BYTES as usize).map(|c| {
+                    let mut b = [0u8; SLOT_BYTES as usize];
+                    b.copy_from_slice(c);
+                    Slot::from_bytes(b)
+                }));
+            }
+        }
+    }
+
     /// The slot at index `i` of the table.
     pub(crate) fn slot_at(&self, pages: &Mutex<SlotPages>, i: u64) -> Option<Slot> {
         if i >= self.nslots {
