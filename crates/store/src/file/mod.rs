@@ -24,6 +24,7 @@ mod record;
 mod recovery;
 mod scan;
 mod segment;
+mod slot_pages;
 mod subjects;
 mod write;
 
@@ -36,7 +37,8 @@ use crate::error::StoreError;
 use crate::filter::Filter;
 use crate::vfs::Vfs;
 use cache::ReadCache;
-use segment::{Segment, SlotPages};
+use segment::Segment;
+use slot_pages::SlotPages;
 use subjects::SubjectIndex;
 
 /// Bytes a message counts for in a file store (nats-server's filestore formula).

@@ -5,21 +5,16 @@
 //! when the sequence jumps), so the slot table is a plain vector indexed by
 //! `seq - base_seq`: 12 bytes per message. The active segment keeps its table in
 //! memory; a sealed segment's table moves to a region of the store's slot file
-//! ([`SlotPages`]), read through a fixed-size page cache, so memory does not grow with
-//! the number of stored messages.
+//! (`slot_pages.rs`), read through a fixed-size page cache, so memory does not grow
+//! with the number of stored messages.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use super::pager::Pager;
+use super::slot_pages::{SlotPages, SLOT_BYTES};
 use crate::error::StoreError;
 use crate::vfs::{OpenMode, Vfs, VfsFile};
-
-/// Bytes of one slot in the slot file.
-const SLOT_BYTES: u64 = 12;
-/// The slot file is compacted once this much of it (and at least half) is garbage.
-const MIN_SLOT_GARBAGE: u64 = if cfg!(test) { 1024 } else { 1 << 20 };
 
 /// Where one message's record lives. `len`'s top bit says whether it had headers (that
 /// is all the byte accounting needs besides the record length).
@@ -63,7 +58,7 @@ impl Slot {
         self.len & HAS_HEADERS != 0
     }
 
-    fn to_bytes(self) -> [u8; SLOT_BYTES as usize] {
+    pub(crate) fn to_bytes(self) -> [u8; SLOT_BYTES as usize] {
         let mut b = [0u8; SLOT_BYTES as usize];
         b[..4].copy_from_slice(&self.offset.to_le_bytes());
         b[4..8].copy_from_slice(&self.len.to_le_bytes());
@@ -71,95 +66,13 @@ impl Slot {
         b
     }
 
-    fn from_bytes(b: [u8; SLOT_BYTES as usize]) -> Self {
+    pub(crate) fn from_bytes(b: [u8; SLOT_BYTES as usize]) -> Self {
         let word = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
         Slot {
             offset: word(0),
             len: word(4),
             subject: word(8),
         }
-    }
-}
-
-/// The slot tables of sealed segments: one scratch file of regions (derived data,
-/// rebuilt by recovery) behind a page cache, and a spare file that compaction copies
-/// the live regions into once most of the file is garbage.
-#[derive(Debug)]
-pub(crate) struct SlotPages {
-    pager: Pager,
-    spare: Pager,
-    end: u64,
-    garbage: u64,
-}
-
-impl SlotPages {
-    pub(crate) fn new(vfs: &Arc<dyn Vfs>, dir: &Path, pages: usize, prefix: &str) -> Self {
-        SlotPages {
-            pager: Pager::new(vfs.clone(), dir.join(format!("{prefix}slots.0")), pages),
-            spare: Pager::new(vfs.clone(), dir.join(format!("{prefix}slots.1")), pages),
-            end: 0,
-            garbage: 0,
-        }
-    }
-
-    pub(crate) fn set_capacity(&mut self, pages: usize) {
-        self.pager.set_capacity(pages);
-        self.spare.set_capacity(pages);
-    }
-
-    pub(crate) fn resident(&self) -> usize {
-        self.pager.resident() + self.spare.resident()
-    }
-
-    pub(crate) fn take_error(&mut self) -> Option<std::io::Error> {
-        self.pager.take_error().or_else(|| self.spare.take_error())
-    }
-
-    pub(crate) fn remove_files(&mut self) -> std::io::Result<()> {
-        self.pager.remove_file()?;
-        self.spare.remove_file()
-    }
-
-    fn read(&mut self, at: u64) -> Slot {
-        let mut b = [0u8; SLOT_BYTES as usize];
-        self.pager.read(at, &mut b);
-        Slot::from_bytes(b)
-    }
-
-    fn write(&mut self, at: u64, slot: Slot) {
-        self.pager.write(at, &slot.to_bytes());
-    }
-
-    /// A segment's region is gone (the segment was deleted).
-    pub(crate) fn release(&mut self, seg: &Segment) {
-        if seg.paged_at.is_some() {
-            self.garbage += seg.slot_count() * SLOT_BYTES;
-        }
-    }
-
-    /// Copies the live regions into the spare file once garbage dominates.
-    pub(crate) fn compact_if_sparse(&mut self, segs: &mut [Segment]) {
-        if self.garbage < MIN_SLOT_GARBAGE || self.garbage * 2 < self.end {
-            return;
-        }
-        self.spare.clear();
-        let mut end = 0;
-        let mut buf = Vec::new();
-        for seg in segs.iter_mut() {
-            let Some(at) = seg.paged_at else {
-                continue;
-            };
-            let n = seg.slot_count() * SLOT_BYTES;
-            buf.resize(n as usize, 0);
-            self.pager.read(at, &mut buf);
-            self.spare.write(end, &buf);
-            seg.paged_at = Some(end);
-            end += n;
-        }
-        std::mem::swap(&mut self.pager, &mut self.spare);
-        self.spare.clear();
-        self.end = end;
-        self.garbage = 0;
     }
 }
 
@@ -361,6 +274,18 @@ impl Segment {
         self.nslots
     }
 
+    /// Where the slot table is in the slot file, once paged out.
+    pub(crate) fn paged_at(&self) -> Option<u64> {
+        self.paged_at
+    }
+
+    /// The slot file moved the table (compaction).
+    pub(crate) fn set_paged_at(&mut self, at: u64) {
+        if self.paged_at.is_some() {
+            self.paged_at = Some(at);
+        }
+    }
+
     pub(crate) fn has_slots(&self) -> bool {
         self.nslots > 0
     }
@@ -371,12 +296,7 @@ impl Segment {
         if self.paged_at.is_some() {
             return;
         }
-        let at = pages.end;
-        for (i, s) in self.slots.iter().enumerate() {
-            pages.write(at + i as u64 * SLOT_BYTES, *s);
-        }
-        pages.end += self.nslots * SLOT_BYTES;
-        self.paged_at = Some(at);
+        self.paged_at = Some(pages.append(&self.slots));
         self.slots = Vec::new();
     }
 
@@ -393,19 +313,10 @@ impl Segment {
                 let (a, b) = (i as usize, end as usize);
                 out.extend_from_slice(self.slots.get(a..b).unwrap_or_default());
             }
-            Some(at) => {
-                let mut raw = vec![0u8; ((end - i) * SLOT_BYTES) as usize];
-                pages
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .pager
-                    .read(at + i * SLOT_BYTES, &mut raw);
-                out.extend(raw.chunks_exact(SLOT_BYTES as usize).map(|c| {
-                    let mut b = [0u8; SLOT_BYTES as usize];
-                    b.copy_from_slice(c);
-                    Slot::from_bytes(b)
-                }));
-            }
+            Some(at) => pages
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .read_run(at, i, end - i, out),
         }
     }
 
@@ -420,7 +331,7 @@ impl Segment {
                 pages
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .read(at + i * SLOT_BYTES),
+                    .get(at, i),
             ),
         }
     }
@@ -550,9 +461,9 @@ impl Segment {
                 std::mem::replace(s, Slot::EMPTY)
             }
             Some(at) => {
-                let old = pages.read(at + i * SLOT_BYTES);
+                let old = pages.get(at, i);
                 if old.is_live() {
-                    pages.write(at + i * SLOT_BYTES, Slot::EMPTY);
+                    pages.set(at, i, Slot::EMPTY);
                 }
                 old
             }
@@ -562,67 +473,5 @@ impl Segment {
         }
         self.live -= 1;
         Some(old)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::vfs::SimFs;
-
-    #[test]
-    fn paged_slot_tables_survive_eviction_release_and_compaction() {
-        let vfs: Arc<dyn Vfs> = Arc::new(SimFs::new(4));
-        let dir = Path::new("/slots");
-        vfs.create_dir_all(dir).unwrap();
-        let pages = Mutex::new(SlotPages::new(&vfs, dir, 2, "index."));
-        let mut segs: Vec<Segment> = Vec::new();
-        let mut seq = 1;
-        for id in 1..=40u32 {
-            let mut seg = Segment::new(id, dir, None, 0, seq, 0);
-            for k in 0..300u32 {
-                seg.add(seq, Slot::new(k * 50, 40, k % 2 == 0, id * 1000 + k));
-                seq += 1;
-            }
-            seg.page_out(&mut pages.lock().unwrap());
-            segs.push(seg);
-        }
-        let check = |segs: &[Segment], pages: &Mutex<SlotPages>| {
-            for seg in segs {
-                for k in 0..300u64 {
-                    let s = seg.slot(pages, seg.base_seq + k);
-                    if k % 3 == 1 {
-                        assert_eq!(s.map(|s| s.is_live()), Some(false));
-                    } else {
-                        let s = s.unwrap();
-                        assert_eq!((s.offset(), s.subject), (k * 50, seg.id * 1000 + k as u32));
-                    }
-                }
-            }
-        };
-        for seg in &mut segs {
-            for k in (1..300).step_by(3) {
-                let at = seg.base_seq + k;
-                assert!(seg.take(&mut pages.lock().unwrap(), at).is_some());
-                assert!(seg.take(&mut pages.lock().unwrap(), at).is_none());
-            }
-        }
-        check(&segs, &pages);
-        // Deleting most segments makes the file mostly garbage: compaction moves the
-        // survivors' tables, which must read the same afterwards.
-        let mut kept = Vec::new();
-        for seg in segs {
-            if seg.id % 5 == 0 {
-                kept.push(seg);
-            } else {
-                pages.lock().unwrap().release(&seg);
-            }
-        }
-        let before = pages.lock().unwrap().end;
-        pages.lock().unwrap().compact_if_sparse(&mut kept);
-        assert!(pages.lock().unwrap().end < before, "compacted");
-        check(&kept, &pages);
-        assert!(pages.lock().unwrap().resident() <= 4);
-        assert!(pages.lock().unwrap().take_error().is_none());
     }
 }
