@@ -267,13 +267,14 @@ impl SubjectIndex {
         self.id(subject).and_then(|id| self.get(id))
     }
 
-    fn insert_bucket(table: &mut Pager, buckets: u64, word: u64) {
+    /// The first empty bucket of `hash`'s probe sequence in a table of `buckets`.
+    fn free_bucket(table: &mut Pager, buckets: u64, hash: u32) -> u64 {
         let mask = buckets - 1;
-        let mut b = (word & 0xFFFF_FFFF) & mask;
+        let mut b = u64::from(hash) & mask;
         while table.read_u64(b * 8) != 0 {
             b = (b + 1) & mask;
         }
-        table.write_u64(b * 8, word);
+        b
     }
 
     /// Doubles the table into the spare file, which then becomes the table.
@@ -283,7 +284,8 @@ impl SubjectIndex {
         for b in 0..self.buckets {
             let w = self.table.read_u64(b * 8);
             if w != 0 {
-                Self::insert_bucket(&mut self.table_spare, buckets, w);
+                let b = Self::free_bucket(&mut self.table_spare, buckets, w as u32);
+                self.table_spare.write_u64(b * 8, w);
             }
         }
         std::mem::swap(&mut self.table, &mut self.table_spare);
@@ -301,7 +303,7 @@ impl SubjectIndex {
         // At most 5/8 full: unsuccessful probes (every new subject) stay short.
         if (self.len + 1) * 8 > self.buckets * 5 {
             self.grow();
-            empty = self.free_bucket(hash);
+            empty = Self::free_bucket(&mut self.table, self.buckets, hash);
         }
         let id = if self.free_head != NO_ID {
             let id = self.free_head;
@@ -321,16 +323,6 @@ impl SubjectIndex {
         self.table.write_u64(empty * 8, bucket_word(id, hash));
         self.len += 1;
         id
-    }
-
-    /// The first empty bucket of `hash`'s probe sequence.
-    fn free_bucket(&mut self, hash: u32) -> u64 {
-        let mask = self.buckets - 1;
-        let mut b = u64::from(hash) & mask;
-        while self.table.read_u64(b * 8) != 0 {
-            b = (b + 1) & mask;
-        }
-        b
     }
 
     /// Counts a message appended (or recovered, in sequence order) at `seq`.
