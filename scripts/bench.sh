@@ -35,6 +35,9 @@
 #   SKIP_BUILD=1  use the existing target/release binaries as they are
 #   NATS_SYNC_ALWAYS=1  run nats-server with `jetstream { sync_interval: always }`
 #                 (fsync before every ack, as Sluice does by default)
+#   SLUICE_SYNC_INTERVAL=2m  run Sluice with `jetstream { sync_interval: 2m }`
+#                 (acks before fsync, as nats-server does by default): the
+#                 like-for-like comparison of the two servers' non-durable paths
 #
 # Both servers run with JetStream (-js), each with its own store directory
 # (-sd) inside a fresh temporary directory that is removed on exit. Their
@@ -147,7 +150,14 @@ if [[ "${NATS_SYNC_ALWAYS:-0}" == 1 ]]; then
     nats_name="nats-server (sync always)"
 fi
 start_server nats-server "$nats_server" "${nats_args[@]}"
-start_server sluice "$sluice_server" -a 127.0.0.1 -p "$sluice_port" -js -sd "$storedir/sluice"
+sluice_args=(-a 127.0.0.1 -p "$sluice_port" -js -sd "$storedir/sluice")
+sluice_name=sluice
+if [[ -n "${SLUICE_SYNC_INTERVAL:-}" ]]; then
+    printf 'jetstream { sync_interval: %s }\n' "$SLUICE_SYNC_INTERVAL" >"$storedir/sluice-sync.conf"
+    sluice_args=(-c "$storedir/sluice-sync.conf" "${sluice_args[@]}")
+    sluice_name="sluice (sync_interval $SLUICE_SYNC_INTERVAL)"
+fi
+start_server sluice "$sluice_server" "${sluice_args[@]}"
 
 for name_port in "nats-server:$nats_port" "sluice:$sluice_port"; do
     name="${name_port%%:*}"
@@ -164,7 +174,7 @@ status=0
 "$bench" compare \
     --baseline "nats://127.0.0.1:$nats_port" --baseline-name "$nats_name" \
     --baseline-pid "${pids[0]}" --baseline-ctl "$storedir/ctl-nats-server" \
-    --candidate "nats://127.0.0.1:$sluice_port" --candidate-name sluice \
+    --candidate "nats://127.0.0.1:$sluice_port" --candidate-name "$sluice_name" \
     --candidate-pid "${pids[1]}" --candidate-ctl "$storedir/ctl-sluice" \
     "$@" || status=$?
 

@@ -5,7 +5,8 @@
 //!
 //! `cargo run --release -p sluice-store --example store_costs [dir] [all|read|put|open]`
 //! (`build` then `reopen`: the 1M-key store alone, left in `dir`, for profiling;
-//! `churn`: 500,000 keys put six times each with history 1, then reopened.)
+//! `churn`: 500,000 keys put six times each with history 1, then reopened;
+//! `history`: 100,000 keys put eight times each with history 5.)
 
 use std::path::Path;
 use std::sync::Arc;
@@ -108,20 +109,25 @@ fn reopen(dir: &Path, n: u64, build: bool) {
 
 /// A bucket of `keys` keys each put `rounds` times (history 1: each put deletes the
 /// key's previous message), then reopened: recovery meets a delete record per put.
-fn churn(dir: &Path, keys: u64, rounds: u64) {
+/// Puts every key `rounds` times, keeping its last `history` revisions (the oldest is
+/// removed as a KV bucket's `max_msgs_per_subject` does).
+fn churn(dir: &Path, keys: u64, rounds: u64, history: usize) {
     let _ = std::fs::remove_dir_all(dir);
     let t = Instant::now();
     let mut s = open(dir);
     let payload = [b'x'; 16];
-    let mut last = vec![0u64; keys as usize];
+    let mut revisions = vec![std::collections::VecDeque::new(); keys as usize];
     for r in 0..rounds {
         for k in 0..keys {
             let seq = s
                 .append(&format!("$KV.bucket.key{k:07}"), None, &payload, r as i64)
                 .unwrap();
-            let prev = std::mem::replace(&mut last[k as usize], seq);
-            if prev > 0 {
-                s.remove(prev, false).unwrap();
+            let revs = &mut revisions[k as usize];
+            revs.push_back(seq);
+            if revs.len() > history {
+                if let Some(oldest) = revs.pop_front() {
+                    s.remove(oldest, false).unwrap();
+                }
             }
             if seq % 10_000 == 0 {
                 s.sync().unwrap();
@@ -130,11 +136,14 @@ fn churn(dir: &Path, keys: u64, rounds: u64) {
     }
     s.sync().unwrap();
     drop(s);
-    println!("churn {keys} keys x {rounds}: {:?}", t.elapsed());
+    println!(
+        "churn {keys} keys x {rounds}, history {history}: {:?}",
+        t.elapsed()
+    );
     let before = rss_mib();
     let t = Instant::now();
     let s = open(dir);
-    assert_eq!(s.state().msgs, keys);
+    assert_eq!(s.state().msgs, keys * (history as u64).min(rounds));
     println!(
         "reopen after churn: {:?}; RSS {:.0} MiB (before open {before:.0} MiB)",
         t.elapsed(),
@@ -150,7 +159,12 @@ fn main() {
     let what = std::env::args().nth(2).unwrap_or_else(|| "all".into());
     // `build` leaves a 1M-key store in `dir`, `reopen` opens it (for profiling).
     if what == "churn" {
-        churn(&base.join("churn"), 500_000, 6);
+        churn(&base.join("churn"), 500_000, 6, 1);
+    }
+    // `history`: 100,000 keys with history 5 (removing a key's oldest revision must
+    // find its next one).
+    if what == "history" {
+        churn(&base.join("history"), 100_000, 8, 5);
     }
     if what == "build" || what == "reopen" {
         reopen(&base.join("o1"), 1_000_000, what == "build");

@@ -146,6 +146,90 @@ fn a_paged_subject_index_answers_like_the_memory_store() {
     );
 }
 
+/// Keys with history 3, as a KV bucket with `history: 3` keeps them: each put past the
+/// third removes the key's oldest revision, whose successor the store finds through its
+/// revision links. Removals in the middle and at the end, purges with `keep` and
+/// restarts leave links pointing at removed messages; every key's oldest revision must
+/// still be the memory store's.
+#[test]
+fn history_beyond_one_keeps_each_keys_oldest_revision_right() {
+    const HISTORY: usize = 3;
+    let fs = SimFs::new(22);
+    let open = || FileStore::open(Arc::new(fs.clone()), Path::new("/kv3"), opts()).unwrap();
+    let mut mem = MemStore::new();
+    let mut file = open();
+    let mut rng = Rng::new(9);
+    let revisions = |mem: &MemStore, k: &str| {
+        let mut seqs = Vec::new();
+        let mut from = 0;
+        while let Some(m) = mem.load_next(from, Some(k)).unwrap() {
+            seqs.push(m.seq);
+            from = m.seq + 1;
+        }
+        seqs
+    };
+    for step in 0..20_000u64 {
+        let k = key(&mut rng);
+        match rng.below(1000) {
+            0..=849 => {
+                let payload = step.to_le_bytes();
+                let a = mem.append(&k, None, &payload, step as i64).unwrap();
+                assert_eq!(a, file.append(&k, None, &payload, step as i64).unwrap());
+                let revs = revisions(&mem, &k);
+                if revs.len() > HISTORY {
+                    assert!(mem.remove(revs[0], false).unwrap());
+                    assert!(file.remove(revs[0], rng.chance(20)).unwrap());
+                }
+            }
+            // A revision in the middle or at the end goes (a direct message delete).
+            850..=929 => {
+                let revs = revisions(&mem, &k);
+                if !revs.is_empty() {
+                    let seq = revs[rng.below(revs.len() as u64) as usize];
+                    assert!(mem.remove(seq, false).unwrap());
+                    assert!(file.remove(seq, false).unwrap());
+                }
+            }
+            930..=944 => {
+                let keep = rng.chance(50).then(|| rng.below(3));
+                assert_eq!(
+                    mem.purge(Some(&k), None, keep).unwrap(),
+                    file.purge(Some(&k), None, keep).unwrap(),
+                    "purge({k}, keep {keep:?}) at step {step}"
+                );
+            }
+            945..=959 => {
+                mem.sync().unwrap();
+                file.sync().unwrap();
+            }
+            960..=964 => {
+                file.sync().unwrap();
+                drop(file);
+                fs.power_cut(PowerCut::DropUnsynced);
+                file = open();
+                mem.sync().unwrap();
+            }
+            _ => compare(&mem, &file, &mut rng, step),
+        }
+        assert_eq!(
+            mem.load_next(0, Some(&k)).unwrap(),
+            file.load_next(0, Some(&k)).unwrap(),
+            "oldest revision of {k} at step {step}"
+        );
+        assert!(!file.is_failed(), "step {step}");
+    }
+    file.sync().unwrap();
+    compare(&mem, &file, &mut rng, u64::MAX);
+    for k in 0..KEYS {
+        let k = format!("kv.{}.{}", k % 10, k);
+        assert_eq!(
+            mem.load_next(0, Some(&k)).unwrap(),
+            file.load_next(0, Some(&k)).unwrap(),
+            "oldest revision of {k}"
+        );
+    }
+}
+
 #[test]
 fn destroy_removes_the_index_files() {
     let fs = SimFs::new(3);

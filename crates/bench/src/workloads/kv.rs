@@ -16,6 +16,11 @@
 //!   async-nats 0.51 `watch_all` sends only later changes (deliver policy
 //!   `new`), so the watch is `watch_with_history(">")` (`last_per_subject`,
 //!   what Go's `WatchAll` does).
+//! - `kv-history`: a bucket with history [`HISTORY`]: [`HISTORY_ROUNDS`]
+//!   rounds of puts over the same keys, [`IN_FLIGHT`] in flight. Past the
+//!   fifth round every put also removes the key's oldest revision (the
+//!   server finds the next oldest). The bucket must then hold [`HISTORY`]
+//!   revisions of every key.
 //!
 //! Key-value acks differ as JetStream acks do: nats-server acknowledges a
 //! put before its periodic fsync, Sluice after the fsync that covers it (one
@@ -40,6 +45,10 @@ use crate::report::{Metric, Outcome, Unit};
 pub const IN_FLIGHT: usize = 256;
 /// The sequential put phase puts this fraction of the keys.
 pub const SEQ_PUT_DIVISOR: u64 = 10;
+/// Revisions `kv-history` keeps per key.
+pub const HISTORY: i64 = 5;
+/// Times `kv-history` puts every key.
+pub const HISTORY_ROUNDS: u64 = 8;
 
 /// Runs an async workload on a fresh two-worker tokio runtime, bounded by
 /// `bound`.
@@ -86,11 +95,20 @@ pub fn value(i: u64, size: usize) -> Bytes {
 
 /// A fresh file bucket (an old one of the same name is deleted first).
 pub async fn create_bucket(js: &jetstream::Context, name: &str) -> Result<kv::Store> {
+    create_bucket_with_history(js, name, 1).await
+}
+
+/// A fresh file bucket keeping `history` revisions per key.
+pub async fn create_bucket_with_history(
+    js: &jetstream::Context,
+    name: &str,
+    history: i64,
+) -> Result<kv::Store> {
     // Left over by an interrupted run, or absent.
     let _ = js.delete_key_value(name).await;
     js.create_key_value(kv::Config {
         bucket: name.to_owned(),
-        history: 1,
+        history,
         storage: StorageType::File,
         ..Default::default()
     })
@@ -218,10 +236,20 @@ async fn with_bucket<T>(
     ep: &Endpoint,
     body: impl AsyncFnOnce(&kv::Store) -> Result<T>,
 ) -> Result<T> {
+    with_history_bucket(spec, ep, 1, body).await
+}
+
+/// [`with_bucket`] keeping `history` revisions per key.
+async fn with_history_bucket<T>(
+    spec: &Spec,
+    ep: &Endpoint,
+    history: i64,
+    body: impl AsyncFnOnce(&kv::Store) -> Result<T>,
+) -> Result<T> {
     let client = connect(ep, &format!("sluice-bench-{}", spec.name)).await?;
     let js = jetstream::new(client.clone());
     let name = bucket_name(&spec.name);
-    let store = create_bucket(&js, &name).await?;
+    let store = create_bucket_with_history(&js, &name, history).await?;
     let result = body(&store).await;
     let cleaned = js
         .delete_key_value(&name)
@@ -272,6 +300,44 @@ pub fn run_put(spec: &Spec, ep: &Endpoint, opts: &Opts) -> Result<Outcome> {
             "{seq_n} sequential puts in {seq_secs:.2}s, {n} concurrent in {conc_secs:.2}s, \
              {size} B values"
         ),
+    ))
+}
+
+pub fn run_history(spec: &Spec, ep: &Endpoint, opts: &Opts) -> Result<Outcome> {
+    let keys = (spec.msgs / HISTORY_ROUNDS).max(1);
+    let puts = keys * HISTORY_ROUNDS;
+    let size = spec.size;
+    let secs = block_on(&spec.name, bound(opts, puts), async {
+        with_history_bucket(spec, ep, HISTORY, async |store: &kv::Store| {
+            let start = Instant::now();
+            // Key i's round r is put number r * keys + i: rounds follow each other.
+            futures::stream::iter(0..puts)
+                .map(|n| async move {
+                    let i = n % keys;
+                    store
+                        .put(key(i), value(n, size))
+                        .await
+                        .with_context(|| format!("put {n} of {} failed", key(i)))
+                })
+                .buffer_unordered(IN_FLIGHT)
+                .try_for_each(|_| async { Ok(()) })
+                .await?;
+            let secs = start.elapsed().as_secs_f64();
+            expect_values(store, keys * HISTORY as u64).await?;
+            Ok(secs)
+        })
+        .await
+    })?;
+    Ok(outcome(
+        spec,
+        ep,
+        vec![Metric::custom(
+            &format!("puts/s (history {HISTORY}, {IN_FLIGHT} in flight)"),
+            puts as f64 / secs.max(1e-9),
+            Unit::Rate,
+            true,
+        )],
+        format!("{puts} puts of {keys} keys in {secs:.2}s, {size} B values"),
     ))
 }
 

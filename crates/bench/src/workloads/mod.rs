@@ -53,35 +53,51 @@ pub enum Kind {
     Pub,
     /// One publisher, `subs` subscribers on the subject. With `queue`, they
     /// form one queue group, so each message goes to exactly one of them.
-    Deliver { subs: usize, queue: bool },
+    Deliver {
+        subs: usize,
+        queue: bool,
+    },
     /// One responder; one requester doing sequential requests.
     ReqRep,
     /// JetStream publishes into a file stream with at most `window` acks
     /// outstanding (like nats.go's `PublishAsyncMaxPending`).
-    JsPubAsync { window: u64 },
+    JsPubAsync {
+        window: u64,
+    },
     /// JetStream publishes one at a time, each waiting for its ack.
     JsPubSync,
     /// One puller drains a pre-filled stream through a durable pull consumer
     /// in requests of `batch`, acking each message.
-    JsPull { batch: u64 },
+    JsPull {
+        batch: u64,
+    },
     /// A durable push consumer with a deliver group of `members` drains a
     /// pre-filled stream, each member acking what it gets.
-    JsPushQueue { members: usize },
+    JsPushQueue {
+        members: usize,
+    },
     /// Publish-to-delivery latency through a push consumer at `rate` msgs/s.
-    JsLatency { rate: u64 },
+    JsLatency {
+        rate: u64,
+    },
     /// A work-queue stream and a limits stream drained by a durable queue
     /// group of `members`; both rates and their ratio.
-    JsWqDrain { members: usize },
+    JsWqDrain {
+        members: usize,
+    },
     /// A consumer filtered on one of 100,000 subjects against an unfiltered one.
     JsFiltered,
     /// Server memory after creating `consumers` durable consumers.
-    JsConsumersMem { consumers: u64 },
+    JsConsumersMem {
+        consumers: u64,
+    },
     /// Key-value puts through async-nats, one at a time and many in flight.
     KvPut,
     /// Key-value gets (direct get) of existing keys: rate and latency.
     KvGet,
     /// A watch of all keys over a filled bucket until every initial value arrived.
     KvWatch,
+    KvHistory,
     /// A bucket of a million keys: memory, listing keys, watching, restart.
     KvScale,
     /// One large object put into an object store.
@@ -101,7 +117,13 @@ impl Kind {
     pub fn is_kv(self) -> bool {
         matches!(
             self,
-            Kind::KvPut | Kind::KvGet | Kind::KvWatch | Kind::KvScale | Kind::ObjPut | Kind::ObjGet
+            Kind::KvPut
+                | Kind::KvGet
+                | Kind::KvWatch
+                | Kind::KvHistory
+                | Kind::KvScale
+                | Kind::ObjPut
+                | Kind::ObjGet
         )
     }
 
@@ -142,6 +164,7 @@ impl Kind {
             Kind::KvPut => "kv-put",
             Kind::KvGet => "kv-get",
             Kind::KvWatch => "kv-watch",
+            Kind::KvHistory => "kv-history",
             Kind::KvScale => "kv-scale",
             Kind::ObjPut | Kind::ObjGet => "obj",
         }
@@ -215,6 +238,8 @@ pub fn default_msgs(kind: Kind, size: usize) -> u64 {
         Kind::JsLatency { .. } | Kind::JsConsumersMem { .. } => return 10_000,
         Kind::JsFiltered => return 200_000,
         Kind::KvPut | Kind::KvGet | Kind::KvWatch => return 100_000,
+        // Puts: 20,000 keys, each put eight times.
+        Kind::KvHistory => return 160_000,
         Kind::KvScale => return 1_000_000,
         Kind::ObjPut | Kind::ObjGet => return 1,
     };
@@ -272,6 +297,7 @@ pub fn suite(scale: f64) -> Vec<Spec> {
         (Kind::KvPut, KV_SIZE),
         (Kind::KvGet, KV_SIZE),
         (Kind::KvWatch, KV_SIZE),
+        (Kind::KvHistory, KV_SIZE),
         (Kind::ObjPut, scaled_obj_size(scale)),
         (Kind::ObjGet, scaled_obj_size(scale)),
     ];
@@ -345,6 +371,7 @@ pub fn named(kind: Kind, msgs: u64, size: usize) -> Spec {
         | Kind::KvPut
         | Kind::KvGet
         | Kind::KvWatch
+        | Kind::KvHistory
         | Kind::KvScale => kind.family().to_owned(),
         Kind::ObjPut => "obj-put".to_owned(),
         Kind::ObjGet => "obj-get".to_owned(),
@@ -386,6 +413,7 @@ pub fn run(spec: &Spec, ep: &Endpoint, opts: &Opts) -> Result<Outcome> {
         Kind::KvPut => return kv::run_put(spec, ep, opts),
         Kind::KvGet => return kv::run_get(spec, ep, opts),
         Kind::KvWatch => return kv::run_watch(spec, ep, opts),
+        Kind::KvHistory => return kv::run_history(spec, ep, opts),
         Kind::KvScale => return kv_scale::run(spec, ep, opts),
         Kind::ObjPut => return obj::run(spec, ep, opts, false),
         Kind::ObjGet => return obj::run(spec, ep, opts, true),
@@ -456,6 +484,7 @@ mod tests {
                 "kv-put",
                 "kv-get",
                 "kv-watch",
+                "kv-history",
                 "obj-put",
                 "obj-get",
             ]

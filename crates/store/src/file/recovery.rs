@@ -437,18 +437,36 @@ impl Rebuild {
         let mut subjects = self.seen_subjects;
         let (mut msgs, mut bytes, mut first_seq) = (0u64, 0u64, None);
         let mut prev_end = 1;
-        let pages = std::sync::Mutex::new(self.slot_pages);
-        for seg in &mut self.segs {
+        let mut pages = std::sync::Mutex::new(self.slot_pages);
+        for si in 0..self.segs.len() {
+            let Some(seg) = self.segs.get_mut(si) else {
+                continue;
+            };
             if !seg.has_slots() {
                 seg.base_seq = seg.base_seq.max(prev_end);
             }
             prev_end = seg.end_seq();
-            let base = seg.base_seq;
-            for i in 0..seg.slot_count() {
-                let Some(slot) = seg.slot_at(&pages, i).filter(Slot::is_live) else {
+            let (base, count) = (seg.base_seq, seg.slot_count());
+            for i in 0..count {
+                let Some(slot) = self
+                    .segs
+                    .get(si)
+                    .and_then(|seg| seg.slot_at(&pages, i))
+                    .filter(Slot::is_live)
+                else {
                     continue;
                 };
                 let seq = base + i;
+                // Links between live messages only: exact after recovery.
+                if let Some(prev) = subjects.get(slot.subject).filter(|e| e.count > 0) {
+                    let owner = self.segs[..=si].partition_point(|s| s.end_seq() <= prev.last);
+                    if let Some(seg) = self.segs.get_mut(owner) {
+                        let p = pages
+                            .get_mut()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        seg.link_next(p, prev.last, seq);
+                    }
+                }
                 subjects.add(slot.subject, seq);
                 msgs += 1;
                 bytes += slot_stored_size(&slot);

@@ -3,7 +3,7 @@
 //!
 //! Within a segment message sequences are contiguous (the store starts a new segment
 //! when the sequence jumps), so the slot table is a plain vector indexed by
-//! `seq - base_seq`: 12 bytes per message. The active segment keeps its table in
+//! `seq - base_seq`: 16 bytes per message. The active segment keeps its table in
 //! memory; a sealed segment's table moves to a region of the store's slot file
 //! (`slot_pages.rs`), read through a fixed-size page cache, so memory does not grow
 //! with the number of stored messages.
@@ -17,12 +17,19 @@ use crate::error::StoreError;
 use crate::vfs::{OpenMode, Vfs, VfsFile};
 
 /// Where one message's record lives. `len`'s top bit says whether it had headers (that
-/// is all the byte accounting needs besides the record length).
+/// is all the byte accounting needs besides the record length). `next` links a message
+/// to the next message of its subject, so removing a subject's oldest message (a KV
+/// key's oldest revision, under `max_msgs_per_subject`) finds the new oldest without a
+/// scan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Slot {
     offset: u32,
     len: u32,
     pub subject: u32,
+    /// How many sequences later the subject's next message was appended (0: none yet,
+    /// or too far to say). It may point at a message since removed, never at another
+    /// subject's (a subject id is not reused while any of its messages is live).
+    pub next: u32,
 }
 
 const HAS_HEADERS: u32 = 1 << 31;
@@ -32,6 +39,7 @@ impl Slot {
         offset: u32::MAX,
         len: 0,
         subject: u32::MAX,
+        next: 0,
     };
 
     pub(crate) fn new(offset: u32, len: u32, has_headers: bool, subject: u32) -> Self {
@@ -39,6 +47,7 @@ impl Slot {
             offset,
             len: len | if has_headers { HAS_HEADERS } else { 0 },
             subject,
+            next: 0,
         }
     }
 
@@ -62,7 +71,8 @@ impl Slot {
         let mut b = [0u8; SLOT_BYTES as usize];
         b[..4].copy_from_slice(&self.offset.to_le_bytes());
         b[4..8].copy_from_slice(&self.len.to_le_bytes());
-        b[8..].copy_from_slice(&self.subject.to_le_bytes());
+        b[8..12].copy_from_slice(&self.subject.to_le_bytes());
+        b[12..].copy_from_slice(&self.next.to_le_bytes());
         b
     }
 
@@ -72,6 +82,7 @@ impl Slot {
             offset: word(0),
             len: word(4),
             subject: word(8),
+            next: word(12),
         }
     }
 }
@@ -447,6 +458,31 @@ impl Segment {
     pub(crate) fn add_empty(&mut self, seq: u64) {
         self.add(seq, Slot::EMPTY);
         self.live -= 1;
+    }
+
+    /// Records that the next message of `seq`'s subject is `next` (if `seq` is live).
+    pub(crate) fn link_next(&mut self, pages: &mut SlotPages, seq: u64, next: u64) {
+        let Some(i) = seq.checked_sub(self.base_seq).filter(|i| *i < self.nslots) else {
+            return;
+        };
+        // Too far to hold: left unknown, and the removal that needs it scans instead.
+        let delta = u32::try_from(next.saturating_sub(seq)).unwrap_or(0);
+        match self.paged_at {
+            None => {
+                if let Some(s) = usize::try_from(i).ok().and_then(|i| self.slots.get_mut(i)) {
+                    if s.is_live() {
+                        s.next = delta;
+                    }
+                }
+            }
+            Some(at) => {
+                let mut slot = pages.get(at, i);
+                if slot.is_live() {
+                    slot.next = delta;
+                    pages.set(at, i, slot);
+                }
+            }
+        }
     }
 
     /// Empties the slot at `seq`; returns what it held if it was live.

@@ -12,7 +12,7 @@ use super::segment::{Segment, Slot};
 use crate::vfs::Vfs;
 
 /// Bytes of one slot in the slot file.
-pub(crate) const SLOT_BYTES: u64 = 12;
+pub(crate) const SLOT_BYTES: u64 = 16;
 /// The slot file is compacted once this much of it (and at least half) is garbage.
 const MIN_SLOT_GARBAGE: u64 = if cfg!(test) { 1024 } else { 1 << 20 };
 
@@ -142,6 +142,14 @@ mod tests {
                 seq += 1;
             }
             seg.page_out(&mut pages.lock().unwrap());
+            // Revision links are set on paged tables too, and only on live slots.
+            for k in (0..300u64).step_by(3) {
+                seg.link_next(
+                    &mut pages.lock().unwrap(),
+                    seg.base_seq + k,
+                    seg.base_seq + k + 7,
+                );
+            }
             segs.push(seg);
         }
         let check = |segs: &[Segment], pages: &Mutex<SlotPages>| {
@@ -153,6 +161,7 @@ mod tests {
                     } else {
                         let s = s.unwrap();
                         assert_eq!((s.offset(), s.subject), (k * 50, seg.id * 1000 + k as u32));
+                        assert_eq!(s.next, if k % 3 == 0 { 7 } else { 0 }, "link of {k}");
                     }
                 }
             }

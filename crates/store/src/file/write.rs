@@ -185,10 +185,14 @@ impl FileStore {
         let offset = u32::try_from(offset).map_err(|_| StoreError::TooLarge)?;
         let ix = self.index_mut();
         let id = ix.intern(subject);
+        let prev = ix.get(id).filter(|e| e.count > 0).map(|e| e.last);
         ix.add(id, seq);
         let slot = Slot::new(offset, len as u32, hdr_len > 0, id);
         if let Some(active) = self.segs.last_mut() {
             active.add(seq, slot);
+        }
+        if let Some(prev) = prev {
+            self.link_next(prev, seq);
         }
         self.msgs += 1;
         self.bytes += slot_stored_size(&slot);
@@ -228,14 +232,35 @@ impl FileStore {
         }
         self.msgs -= 1;
         self.bytes = self.bytes.saturating_sub(slot_stored_size(&slot));
-        self.subject_removed(slot.subject, seq);
+        self.subject_removed(slot.subject, seq, slot.next);
         if seq == self.first_seq {
             self.advance_first(seq + 1);
         }
         true
     }
 
-    fn subject_removed(&mut self, id: u32, seq: u64) {
+    /// Links `prev` to `next`, the next message of its subject.
+    pub(super) fn link_next(&mut self, prev: u64, next: u64) {
+        let si = self.segs.partition_point(|s| s.end_seq() <= prev);
+        let pages = self
+            .slot_pages
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(seg) = self.segs.get_mut(si) {
+            seg.link_next(pages, prev, next);
+        }
+    }
+
+    /// The live message `delta` sequences after `seq` if it is of subject `id`: where a
+    /// removed message's link points (see [`Slot::next`]).
+    fn linked_next(&self, seq: u64, delta: u32, id: u32) -> Option<u64> {
+        let next = seq.checked_add(u64::from(delta)).filter(|_| delta > 0)?;
+        let (_, slot) = self.locate(next)?;
+        (slot.subject == id).then_some(next)
+    }
+
+    /// `next`: the removed message's link to its subject's next message.
+    fn subject_removed(&mut self, id: u32, seq: u64, next: u32) {
         let Some(mut e) = self.index_mut().get(id) else {
             return;
         };
@@ -255,7 +280,11 @@ impl FileStore {
         } else {
             // Scans only between the subject's first and last.
             if seq == first {
-                e.first = self.next_of_subject(seq + 1, last, id).unwrap_or(last);
+                // The link is exact unless the message it names was removed since.
+                e.first = self
+                    .linked_next(seq, next, id)
+                    .or_else(|| self.next_of_subject(seq + 1, last, id))
+                    .unwrap_or(last);
             }
             if seq == last {
                 e.last = self
