@@ -77,6 +77,41 @@ fn push_delivers_acks_and_redelivers_after_ack_wait() {
     assert_eq!(info["delivered"]["stream_seq"], 3);
 }
 
+/// A store that refuses reads (index pages lost to an I/O error, awaiting reopening)
+/// must not make a consumer drop an unacknowledged message as if it were deleted: it
+/// is redelivered once the store is reopened.
+#[test]
+fn a_redelivery_waits_for_a_store_that_lost_its_index() {
+    let mut h = Harness::new();
+    push_setup(
+        &mut h,
+        r#"{"stream_name":"S","config":{"durable_name":"d","deliver_subject":"deliver.d","ack_policy":"explicit","ack_wait":1000000000}}"#,
+    );
+    let got = deliveries(&publish_quiet(&mut h, "s.0", "x", T0), "deliver.d");
+    assert_eq!(got.len(), 1, "{got:?}");
+    h.lose_index("S");
+    h.engine.tick(T0 + SEC + 2);
+    assert!(deliveries(&h.engine.commit(), "deliver.d").is_empty());
+    // The engine reopens the store; the message comes back.
+    h.engine.tick(T0 + 7 * SEC);
+    assert!(h
+        .engine
+        .take_log()
+        .iter()
+        .any(|l| l.contains("store reopened")));
+    let again = deliveries(&h.engine.commit(), "deliver.d");
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(again[0].0, "s.0");
+    let (delivery, stream_seq, _, _) = tokens(&again[0].1);
+    assert_eq!(
+        (delivery, stream_seq),
+        (2, 1),
+        "second delivery of stream seq 1"
+    );
+    let info = h.api("$JS.API.CONSUMER.INFO.S.d", "", T0 + 8 * SEC);
+    assert_eq!(info["num_ack_pending"], 1);
+}
+
 #[test]
 fn max_ack_pending_caps_in_flight_until_acks_come() {
     let mut h = Harness::new();

@@ -82,6 +82,56 @@ fn failed_sync_turns_acks_into_errors() {
     assert_eq!(h.publish("A", &[], "x", due), r#"{"stream":"A","seq":1}"#);
 }
 
+/// A store that lost index pages (an I/O error on an index scratch file) refuses reads
+/// rather than answering "not found"; the engine then reopens it, which rebuilds the
+/// index, and reads answer again.
+#[test]
+fn a_store_that_lost_its_index_is_reopened() {
+    let mut h = Harness::new();
+    h.api(
+        "$JS.API.STREAM.CREATE.K",
+        r#"{"name":"K","subjects":["k.>"],"allow_direct":true}"#,
+        T0,
+    );
+    h.engine.publish("k.a", None, None, b"v1", T0);
+    h.engine.commit();
+    let get = |h: &mut Harness, now| {
+        let out = h.api_raw(
+            "$JS.API.DIRECT.GET.K",
+            None,
+            r#"{"last_by_subj":"k.a"}"#,
+            now,
+        );
+        (
+            String::from_utf8_lossy(out[0].headers.as_deref().unwrap_or_default()).into_owned(),
+            String::from_utf8_lossy(&out[0].payload).into_owned(),
+        )
+    };
+    assert_eq!(get(&mut h, T0).1, "v1");
+
+    h.lose_index("K");
+    let (headers, _) = get(&mut h, T0 + 1);
+    assert!(
+        headers.starts_with("NATS/1.0 500 Store Unavailable"),
+        "a refused read is an error, not 'not found': {headers}"
+    );
+    h.engine.commit();
+    assert!(h
+        .engine
+        .take_log()
+        .iter()
+        .any(|l| l.contains("reads are refused")));
+    let due = h.engine.next_deadline().unwrap();
+    assert_eq!(due, T0 + 1 + 5_000_000_000);
+    h.engine.tick(due);
+    assert!(h
+        .engine
+        .take_log()
+        .iter()
+        .any(|l| l.contains("store reopened")));
+    assert_eq!(get(&mut h, due).1, "v1");
+}
+
 #[test]
 fn purge_and_delete_replies_wait_for_the_sync() {
     let mut h = Harness::new();

@@ -177,6 +177,12 @@ pub trait MessageStore: Send {
     /// What opening the store found.
     fn recovery_report(&self) -> RecoveryReport;
 
+    /// True once the store refused a read because its in-memory view may be wrong (an
+    /// index page lost to an I/O error): it serves no more reads until reopened.
+    fn needs_reopen(&self) -> bool {
+        false
+    }
+
     /// Removes the store's files (stream deleted).
     fn destroy(self: Box<Self>) -> Result<(), StoreError>;
 }

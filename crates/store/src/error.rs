@@ -14,6 +14,11 @@ pub enum StoreError {
     /// no writes until reopened.
     #[error("store is failed after an fsync error and must be reopened")]
     Failed,
+    /// An index scratch file failed to read or write, so the in-memory view of the
+    /// index may be missing pages: reads are refused (rather than answered wrong)
+    /// until the store is reopened, which rebuilds the index from the segments.
+    #[error("store index lost pages after an i/o error; the store must be reopened")]
+    IndexLost,
     #[error("message too large for the store")]
     TooLarge,
     #[error("corrupt store metadata in {path}: {reason}")]

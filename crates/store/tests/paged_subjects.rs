@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use sluice_store::vfs::PowerCut;
-use sluice_store::{FileStore, FileStoreOptions, MemStore, MessageStore, SimFs};
+use sluice_store::{FileStore, FileStoreOptions, MemStore, MessageStore, SimFs, StoreError};
 
 use common::Rng;
 
@@ -292,6 +292,24 @@ fn an_index_write_error_fails_the_store_and_reopening_rebuilds() {
     assert!(file.is_failed());
     assert!(file.append("kv.x", None, b"v", 0).is_err());
     assert!(file.sync().is_err());
+    // The page whose write failed is gone from the index: reads are refused until the
+    // store is reopened, never answered "not found" from a zeroed page.
+    assert!(!file.needs_reopen());
+    for (seq, k) in synced.iter().step_by(97) {
+        assert!(
+            matches!(file.load_last(k), Err(StoreError::IndexLost)),
+            "load_last({k})"
+        );
+        assert!(matches!(file.load(*seq), Err(StoreError::IndexLost)));
+        assert!(matches!(
+            file.load_next(*seq, Some(k)),
+            Err(StoreError::IndexLost)
+        ));
+    }
+    assert!(
+        file.needs_reopen(),
+        "the engine is told to reopen the store"
+    );
     drop(file);
     fs.clear_faults();
     let file = open();

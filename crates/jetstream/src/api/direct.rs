@@ -110,10 +110,17 @@ impl Engine {
                 req
             }
         };
-        let found = self
+        let found = match self
             .streams
             .get(stream)
-            .and_then(|s| Engine::find_message(s, &req));
+            .map(|s| Engine::find_message(s, &req))
+        {
+            Some(Ok(found)) => found,
+            // The store could not answer (it lost index pages and awaits reopening): an
+            // error the client reports, not a 404 it would read as "no such key".
+            Some(Err(_)) => return self.status_reply(reply, 500, "Store Unavailable"),
+            None => None,
+        };
         let Some(m) = found else {
             return self.status_reply(reply, 404, "Message Not Found");
         };

@@ -612,11 +612,13 @@ impl Engine {
     pub(crate) fn find_message(
         stream: &Stream,
         req: &MsgGetRequest,
-    ) -> Option<sluice_store::StoredMessage> {
+    ) -> Result<Option<sluice_store::StoredMessage>, sluice_store::StoreError> {
         let seq = match &req.start_time {
             Some(t) => {
-                let ts = crate::time::parse_rfc3339(t)?;
-                stream.seq_from_time(ts).ok()?
+                let Some(ts) = crate::time::parse_rfc3339(t) else {
+                    return Ok(None);
+                };
+                stream.seq_from_time(ts)?
             }
             None => req.seq,
         };
@@ -627,7 +629,8 @@ impl Engine {
         } else {
             stream.store.load_last(&req.last_by_subj)
         };
-        found.ok().flatten()
+        // A store error is not "no such message": a KV get must not read it as absent.
+        found
     }
 
     fn msg_get(&mut self, name: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
@@ -653,7 +656,9 @@ impl Engine {
         let Some(stream) = self.streams.get(name) else {
             return Err(errors::stream_not_found());
         };
-        let m = Self::find_message(stream, &req).ok_or_else(errors::no_message_found)?;
+        let m = Self::find_message(stream, &req)
+            .map_err(errors::stream_store_failed)?
+            .ok_or_else(errors::no_message_found)?;
         let hdrs = match (&m.headers, req.no_hdr) {
             (Some(h), false) => super::base64::encode(h),
             _ => String::new(),

@@ -21,7 +21,7 @@ pub mod validate;
 
 use bytes::Bytes;
 
-use sluice_store::{MessageStore, StoredMessage};
+use sluice_store::{MessageStore, StoreError, StoredMessage};
 use sluice_subject::subject_matches;
 
 use crate::engine::Outbound;
@@ -252,14 +252,28 @@ impl Consumer {
     fn next_new(&mut self, store: &dyn MessageStore) -> Option<StoredMessage> {
         loop {
             let from = self.state.delivered.stream + 1;
+            let mut lost_index = false;
+            let mut load = |filter: Option<&str>| match store.load_next(from, filter) {
+                Ok(m) => m,
+                Err(e) => {
+                    lost_index |= matches!(e, StoreError::IndexLost);
+                    None
+                }
+            };
             let found = if self.config.filter_iter().next().is_none() {
-                store.load_next(from, None).ok().flatten()
+                load(None)
             } else {
                 self.config
                     .filter_iter()
-                    .filter_map(|f| store.load_next(from, Some(f)).ok().flatten())
+                    .filter_map(|f| load(Some(f)))
                     .min_by_key(|m| m.seq)
-            }?;
+            };
+            // A store awaiting reopening may hide an earlier match behind a later one:
+            // deliver nothing rather than skip it.
+            if lost_index {
+                return None;
+            }
+            let found = found?;
             if let Some(lps) = &self.last_per_subject {
                 match lps.top() {
                     Some(top) if found.seq <= top && !lps.contains(found.seq) => {
@@ -310,10 +324,15 @@ impl Consumer {
                     self.mark_dirty(now);
                     continue;
                 }
-                match store.load(seq).ok().flatten() {
-                    Some(m) => (m, true),
-                    None => {
-                        // Gone from the stream (deleted, purged, expired).
+                match store.load(seq) {
+                    Ok(Some(m)) => (m, true),
+                    // The store refuses reads until it is reopened: retry then.
+                    Err(StoreError::IndexLost) => {
+                        self.state.unpop_redelivery(seq);
+                        break;
+                    }
+                    Ok(None) | Err(_) => {
+                        // Gone from the stream (deleted, purged, expired) or unreadable.
                         self.state.forget(seq);
                         self.mark_dirty(now);
                         continue;

@@ -633,7 +633,26 @@ impl Engine {
             }
         }
         out.extend(deliveries);
+        self.fail_stores_needing_reopen();
         out
+    }
+
+    /// Marks failed, to be reopened, every stream whose store started refusing reads
+    /// (an index page lost to an I/O error): reopening rebuilds the index.
+    fn fail_stores_needing_reopen(&mut self) {
+        let mut any = false;
+        for (name, stream) in &mut self.streams {
+            if !stream.failed && stream.store.needs_reopen() {
+                stream.failed = true;
+                any = true;
+                self.log.push(format!(
+                    "Stream '{name}': store index lost pages after an i/o error; reads are refused until the store is reopened"
+                ));
+            }
+        }
+        if any {
+            self.reopen_at = Some(self.reopen_at.unwrap_or(self.last_now + REOPEN_DELAY));
+        }
     }
 
     /// With `sync_always`, fsyncs every stream written since the last commit.
@@ -751,10 +770,13 @@ impl Engine {
             Ok(store) => {
                 stream.store = store;
                 stream.failed = false;
+                // Deliveries stopped while the stream was failed; resume them.
+                for c in stream.consumers.values_mut() {
+                    c.kick = true;
+                }
                 let rebuilt = stream.rebuild_dedupe(now);
-                self.log.push(format!(
-                    "Stream '{name}': store reopened after a failed fsync"
-                ));
+                self.log
+                    .push(format!("Stream '{name}': store reopened after a failure"));
                 if let Err(e) = rebuilt {
                     self.log.push(format!(
                         "Stream '{name}': duplicate window not rebuilt: {e}"

@@ -33,6 +33,8 @@ pub struct Control {
     pub images: BTreeMap<String, Image>,
     /// Streams whose next fsync fails.
     pub fail_sync: Vec<String>,
+    /// Streams whose open store lost index pages: it refuses reads until reopened.
+    pub lost_index: Vec<String>,
     /// fsyncs performed, by stream.
     pub syncs: BTreeMap<String, u64>,
     pub opens: BTreeMap<String, u64>,
@@ -59,6 +61,13 @@ impl SimStore {
             m.headers.as_ref().map_or(0, |h| h.len()),
             m.payload.len(),
         )
+    }
+
+    fn index_intact(&self) -> Result<(), StoreError> {
+        if self.control.lock().unwrap().lost_index.contains(&self.name) {
+            return Err(StoreError::IndexLost);
+        }
+        Ok(())
     }
 
     fn first_seq(&self) -> u64 {
@@ -117,6 +126,7 @@ impl MessageStore for SimStore {
     }
 
     fn load(&self, seq: u64) -> Result<Option<StoredMessage>, StoreError> {
+        self.index_intact()?;
         Ok(self.live.msgs.get(&seq).cloned())
     }
 
@@ -125,6 +135,7 @@ impl MessageStore for SimStore {
         from: u64,
         filter: Option<&str>,
     ) -> Result<Option<StoredMessage>, StoreError> {
+        self.index_intact()?;
         Ok(self
             .live
             .msgs
@@ -143,6 +154,7 @@ impl MessageStore for SimStore {
     }
 
     fn load_last(&self, filter: &str) -> Result<Option<StoredMessage>, StoreError> {
+        self.index_intact()?;
         Ok(self
             .live
             .msgs
@@ -269,6 +281,10 @@ impl MessageStore for SimStore {
         RecoveryReport::default()
     }
 
+    fn needs_reopen(&self) -> bool {
+        self.index_intact().is_err()
+    }
+
     fn destroy(self: Box<Self>) -> Result<(), StoreError> {
         self.control.lock().unwrap().images.remove(&self.name);
         Ok(())
@@ -288,6 +304,8 @@ impl StoreFactory for SimFactory {
     ) -> Result<Box<dyn MessageStore>, StoreError> {
         let mut c = self.control.lock().unwrap();
         *c.opens.entry(stream.to_string()).or_default() += 1;
+        // Opening rebuilds the index.
+        c.lost_index.retain(|n| n != stream);
         // Memory stores never come back.
         let live = if storage == StorageType::File {
             c.images.get(stream).cloned().unwrap_or_default()
@@ -509,6 +527,15 @@ impl Harness {
             .lock()
             .unwrap()
             .fail_sync
+            .push(stream.to_string());
+    }
+
+    /// The stream's store loses index pages: it refuses reads until reopened.
+    pub fn lose_index(&self, stream: &str) {
+        self.control
+            .lock()
+            .unwrap()
+            .lost_index
             .push(stream.to_string());
     }
 

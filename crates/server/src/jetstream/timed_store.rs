@@ -92,6 +92,9 @@ impl MessageStore for TimedStore {
     fn recovery_report(&self) -> RecoveryReport {
         self.inner.recovery_report()
     }
+    fn needs_reopen(&self) -> bool {
+        self.inner.needs_reopen()
+    }
     fn destroy(self: Box<Self>) -> Result<(), StoreError> {
         self.inner.destroy()
     }

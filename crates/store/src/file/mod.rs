@@ -30,6 +30,7 @@ mod write;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::api::{MessageStore, RecoveryReport, StoreState, StoredMessage};
@@ -107,6 +108,8 @@ pub struct FileStore {
     pending_erase: Vec<PendingErase>,
     /// Read-ahead for sequential loads (loads take `&self`).
     cache: Mutex<ReadCache>,
+    /// A read was refused because an index file failed (see `needs_reopen`).
+    index_lost: AtomicBool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -168,6 +171,7 @@ impl FileStore {
             scratch: Vec::new(),
             pending_erase: Vec::new(),
             cache: Mutex::new(ReadCache::default()),
+            index_lost: AtomicBool::new(false),
         };
         match (r.active_file, store.segs.last_mut()) {
             (Some(f), Some(active)) => {
@@ -230,6 +234,23 @@ impl FileStore {
         self.index().resident_bytes() + slots * pager::PAGE
     }
 
+    /// Refuses an answer that the index gave after one of its files failed: a lost page
+    /// reads back as zeros, which would look like a missing message.
+    fn index_intact(&self) -> Result<(), StoreError> {
+        let broken = self.index().is_broken()
+            || self
+                .slot_pages
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_broken();
+        if broken {
+            self.index_lost.store(true, Ordering::Relaxed);
+            Err(StoreError::IndexLost)
+        } else {
+            Ok(())
+        }
+    }
+
     /// True once a write or fsync failed; the store must be reopened.
     pub fn is_failed(&self) -> bool {
         self.failed
@@ -274,7 +295,9 @@ impl MessageStore for FileStore {
     }
 
     fn load(&self, seq: u64) -> Result<Option<StoredMessage>, StoreError> {
-        match self.locate(seq) {
+        let found = self.locate(seq);
+        self.index_intact()?;
+        match found {
             Some((si, slot)) => self.read_message(si, seq, &slot).map(Some),
             None => Ok(None),
         }
@@ -285,7 +308,9 @@ impl MessageStore for FileStore {
         from: u64,
         filter: Option<&str>,
     ) -> Result<Option<StoredMessage>, StoreError> {
-        match self.find_next(from, Filter::new(filter)) {
+        let found = self.find_next(from, Filter::new(filter));
+        self.index_intact()?;
+        match found {
             Some((si, seq, slot)) => self.read_message(si, seq, &slot).map(Some),
             None => Ok(None),
         }
@@ -296,7 +321,9 @@ impl MessageStore for FileStore {
     }
 
     fn load_last(&self, filter: &str) -> Result<Option<StoredMessage>, StoreError> {
-        match self.find_last(Filter::new(Some(filter))) {
+        let found = self.find_last(Filter::new(Some(filter)));
+        self.index_intact()?;
+        match found {
             Some(seq) => self.load(seq),
             None => Ok(None),
         }
@@ -368,6 +395,10 @@ impl MessageStore for FileStore {
 
     fn stored_size(&self, subject: &str, headers_len: usize, payload_len: usize) -> u64 {
         file_stored_size(subject.len(), headers_len, payload_len)
+    }
+
+    fn needs_reopen(&self) -> bool {
+        self.index_lost.load(Ordering::Relaxed)
     }
 
     fn recovery_report(&self) -> RecoveryReport {

@@ -62,6 +62,8 @@ pub(crate) struct Pager {
     /// The last page touched and its frame: most accesses repeat it.
     last: Option<(u64, usize)>,
     error: Option<io::Error>,
+    /// An I/O error happened: some page may read back wrong (zeros, or stale) from now on.
+    broken: bool,
 }
 
 impl std::fmt::Debug for Pager {
@@ -89,6 +91,7 @@ impl Pager {
             capacity: capacity.max(2),
             last: None,
             error: None,
+            broken: false,
         }
     }
 
@@ -102,7 +105,13 @@ impl Pager {
         self.error.take()
     }
 
+    /// True once any I/O error happened (reported or not): reads are unreliable.
+    pub(crate) fn is_broken(&self) -> bool {
+        self.broken
+    }
+
     fn fail(&mut self, e: io::Error) {
+        self.broken = true;
         if self.error.is_none() {
             self.error = Some(e);
         }

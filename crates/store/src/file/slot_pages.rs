@@ -46,6 +46,11 @@ impl SlotPages {
         self.pager.resident() + self.spare.resident()
     }
 
+    /// True once the slot file failed: slots may read back from lost pages.
+    pub(crate) fn is_broken(&self) -> bool {
+        self.pager.is_broken() || self.spare.is_broken()
+    }
+
     pub(crate) fn take_error(&mut self) -> Option<std::io::Error> {
         self.pager.take_error().or_else(|| self.spare.take_error())
     }

@@ -152,6 +152,19 @@ impl SubjectIndex {
             + self.table_spare.resident())
     }
 
+    /// True once any index file failed: lookups may answer from lost pages.
+    pub(crate) fn is_broken(&self) -> bool {
+        [
+            &self.entries,
+            &self.names,
+            &self.names_spare,
+            &self.table,
+            &self.table_spare,
+        ]
+        .into_iter()
+        .any(Pager::is_broken)
+    }
+
     /// The first I/O error of the index files since the last call.
     pub(crate) fn take_error(&mut self) -> Option<io::Error> {
         [
