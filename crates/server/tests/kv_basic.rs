@@ -382,6 +382,50 @@ async fn values_survive_restart(server: &mut JsServer) {
 }
 kv_twins!(values_survive_restart => values_survive_restart_sluice, reference_values_survive_restart);
 
+/// Many keys rolling over their history: each put past the third drops the key's
+/// oldest revision, so the server must find the next oldest among other keys' puts
+/// (and again after a restart, which rebuilds its indexes).
+async fn history_rolls_over_across_many_keys(server: &mut JsServer) {
+    const KEYS: u64 = 200;
+    let (_client, js) = server.connect().await;
+    let kv = bucket(&js, "roll", 3).await;
+    let put_round = |round: u64| {
+        let kv = kv.clone();
+        async move {
+            for k in 0..KEYS {
+                put(&kv, &format!("k{k}"), &format!("r{round}")).await;
+            }
+        }
+    };
+    // Key k's revision in round r (rounds put every key in order, from 1).
+    let revision = |round: u64, k: u64| round * KEYS + k + 1;
+    let expect = |kv: kv::Store, last_round: u64| async move {
+        for k in (0..KEYS).step_by(7) {
+            let key = format!("k{k}");
+            let want: Vec<_> = (last_round - 2..=last_round)
+                .map(|r| s(&key, &format!("r{r}"), revision(r, k), Operation::Put))
+                .collect();
+            assert_eq!(history(&kv, &key).await, want, "history of {key}");
+        }
+    };
+    for round in 0..5 {
+        put_round(round).await;
+    }
+    expect(kv.clone(), 4).await;
+    assert_eq!(values(&js, "roll").await, KEYS * 3);
+
+    server.restart().await;
+    let (_client, js) = server.connect().await;
+    let kv = js.get_key_value("roll").await.unwrap();
+    expect(kv.clone(), 4).await;
+    for k in 0..KEYS {
+        put(&kv, &format!("k{k}"), "r5").await;
+    }
+    expect(kv.clone(), 5).await;
+    assert_eq!(values(&js, "roll").await, KEYS * 3);
+}
+kv_twins!(history_rolls_over_across_many_keys => history_rolls_over_across_many_keys_sluice, reference_history_rolls_over_across_many_keys);
+
 /// `entry_for_revision` reads a kept revision of that key; a revision of another key, a
 /// revision the history limit dropped, and one not yet written read as nothing.
 async fn entry_for_revision(server: &mut JsServer) {
