@@ -177,8 +177,8 @@ pub trait MessageStore: Send {
     /// What opening the store found.
     fn recovery_report(&self) -> RecoveryReport;
 
-    /// True once the store refused a read because its in-memory view may be wrong (an
-    /// index page lost to an I/O error): it serves no more reads until reopened.
+    /// True once the store's in-memory view may be wrong (an index page lost to an I/O
+    /// error): it refuses reads until reopened.
     fn needs_reopen(&self) -> bool {
         false
     }

@@ -108,8 +108,9 @@ pub struct FileStore {
     pending_erase: Vec<PendingErase>,
     /// Read-ahead for sequential loads (loads take `&self`).
     cache: Mutex<ReadCache>,
-    /// A read was refused because an index file failed (see `needs_reopen`).
-    index_lost: AtomicBool,
+    /// Set by the index's page caches on any I/O error of their files: from then on a
+    /// page may read back wrong, so reads are refused until the store is reopened.
+    index_broken: Arc<AtomicBool>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -144,7 +145,8 @@ impl FileStore {
     ) -> Result<FileStore, StoreError> {
         let mut opts = options;
         opts.segment_size = opts.segment_size.clamp(1 << 10, 1 << 30);
-        let r = recovery::recover(&vfs, dir, opts.index_cache)?;
+        let index_broken = Arc::new(AtomicBool::new(false));
+        let r = recovery::recover(&vfs, dir, opts.index_cache, &index_broken)?;
         if r.write_meta {
             meta::write(&vfs, dir, r.salt)?;
         }
@@ -171,7 +173,7 @@ impl FileStore {
             scratch: Vec::new(),
             pending_erase: Vec::new(),
             cache: Mutex::new(ReadCache::default()),
-            index_lost: AtomicBool::new(false),
+            index_broken,
         };
         match (r.active_file, store.segs.last_mut()) {
             (Some(f), Some(active)) => {
@@ -237,14 +239,7 @@ impl FileStore {
     /// Refuses an answer that the index gave after one of its files failed: a lost page
     /// reads back as zeros, which would look like a missing message.
     fn index_intact(&self) -> Result<(), StoreError> {
-        let broken = self.index().is_broken()
-            || self
-                .slot_pages
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .is_broken();
-        if broken {
-            self.index_lost.store(true, Ordering::Relaxed);
+        if self.index_broken.load(Ordering::Relaxed) {
             Err(StoreError::IndexLost)
         } else {
             Ok(())
@@ -398,7 +393,7 @@ impl MessageStore for FileStore {
     }
 
     fn needs_reopen(&self) -> bool {
-        self.index_lost.load(Ordering::Relaxed)
+        self.index_broken.load(Ordering::Relaxed)
     }
 
     fn recovery_report(&self) -> RecoveryReport {

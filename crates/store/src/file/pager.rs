@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::vfs::{OpenMode, Vfs, VfsFile};
@@ -62,8 +63,9 @@ pub(crate) struct Pager {
     /// The last page touched and its frame: most accesses repeat it.
     last: Option<(u64, usize)>,
     error: Option<io::Error>,
-    /// An I/O error happened: some page may read back wrong (zeros, or stale) from now on.
-    broken: bool,
+    /// Set on any I/O error: some page may read back wrong (zeros, or stale) from then
+    /// on. Shared by all of a store's pagers, so the store checks one flag.
+    broken: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Pager {
@@ -78,7 +80,12 @@ impl std::fmt::Debug for Pager {
 
 impl Pager {
     /// A pager keeping at most `capacity` pages (at least 2) in memory.
-    pub(crate) fn new(vfs: Arc<dyn Vfs>, path: PathBuf, capacity: usize) -> Self {
+    pub(crate) fn new(
+        vfs: Arc<dyn Vfs>,
+        path: PathBuf,
+        capacity: usize,
+        broken: &Arc<AtomicBool>,
+    ) -> Self {
         Pager {
             vfs,
             path,
@@ -91,7 +98,7 @@ impl Pager {
             capacity: capacity.max(2),
             last: None,
             error: None,
-            broken: false,
+            broken: broken.clone(),
         }
     }
 
@@ -105,13 +112,8 @@ impl Pager {
         self.error.take()
     }
 
-    /// True once any I/O error happened (reported or not): reads are unreliable.
-    pub(crate) fn is_broken(&self) -> bool {
-        self.broken
-    }
-
     fn fail(&mut self, e: io::Error) {
-        self.broken = true;
+        self.broken.store(true, Ordering::Relaxed);
         if self.error.is_none() {
             self.error = Some(e);
         }
@@ -365,7 +367,7 @@ mod tests {
     fn pages_survive_eviction_and_memory_stays_bounded() {
         let vfs: Arc<dyn Vfs> = Arc::new(SimFs::new(7));
         vfs.create_dir_all(std::path::Path::new("/d")).unwrap();
-        let mut p = Pager::new(vfs.clone(), "/d/index.test".into(), 4);
+        let mut p = Pager::new(vfs.clone(), "/d/index.test".into(), 4, &Arc::default());
         // 64 pages of data through a 4-page cache, with writes that straddle pages.
         for i in 0..(64 * PAGE as u64 / 8) {
             p.write_u64(i * 8 + 3, i * 7 + 1);
@@ -396,7 +398,7 @@ mod tests {
     fn small_data_never_creates_the_file() {
         let vfs: Arc<dyn Vfs> = Arc::new(SimFs::new(1));
         vfs.create_dir_all(std::path::Path::new("/d")).unwrap();
-        let mut p = Pager::new(vfs.clone(), "/d/index.small".into(), 8);
+        let mut p = Pager::new(vfs.clone(), "/d/index.small".into(), 8, &Arc::default());
         for i in 0..1000u64 {
             p.write_u64(i * 8, i);
         }

@@ -10,6 +10,7 @@
 //! late gives the same result as replaying them in order.
 
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::meta;
@@ -75,6 +76,7 @@ pub(crate) fn recover(
     vfs: &Arc<dyn Vfs>,
     dir: &Path,
     index_cache: usize,
+    index_broken: &Arc<AtomicBool>,
 ) -> Result<Recovered, StoreError> {
     let mut report = RecoveryReport::default();
     if !vfs.exists(dir).map_err(|e| io_err(dir, e))? {
@@ -129,12 +131,13 @@ pub(crate) fn recover(
     let salt = salt.unwrap_or_else(meta::new_salt);
 
     let mut rb = Rebuild::new(
-        SubjectIndex::new(vfs, dir, index_cache - index_cache / 4),
+        SubjectIndex::new(vfs, dir, index_cache - index_cache / 4, index_broken),
         SlotPages::new(
             vfs,
             dir,
             slot_cache_pages(index_cache) * RECOVERY_FACTOR,
             INDEX_PREFIX,
+            index_broken,
         ),
         slot_cache_pages(index_cache),
     );
@@ -458,16 +461,15 @@ impl Rebuild {
                 };
                 let seq = base + i;
                 // Links between live messages only: exact after recovery.
-                if let Some(prev) = subjects.get(slot.subject).filter(|e| e.count > 0) {
-                    let owner = self.segs[..=si].partition_point(|s| s.end_seq() <= prev.last);
+                if let Some(prev) = subjects.add(slot.subject, seq) {
+                    let owner = self.segs[..=si].partition_point(|s| s.end_seq() <= prev);
                     if let Some(seg) = self.segs.get_mut(owner) {
                         let p = pages
                             .get_mut()
                             .unwrap_or_else(std::sync::PoisonError::into_inner);
-                        seg.link_next(p, prev.last, seq);
+                        seg.link_next(p, prev, seq);
                     }
                 }
-                subjects.add(slot.subject, seq);
                 msgs += 1;
                 bytes += slot_stored_size(&slot);
                 first_seq.get_or_insert(seq);

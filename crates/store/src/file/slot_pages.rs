@@ -5,6 +5,7 @@
 //! (rebuilt by recovery), like the subject index's.
 
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::pager::Pager;
@@ -28,10 +29,25 @@ pub(crate) struct SlotPages {
 }
 
 impl SlotPages {
-    pub(crate) fn new(vfs: &Arc<dyn Vfs>, dir: &Path, pages: usize, prefix: &str) -> Self {
+    /// `broken` is set on any I/O error of its files.
+    pub(crate) fn new(
+        vfs: &Arc<dyn Vfs>,
+        dir: &Path,
+        pages: usize,
+        prefix: &str,
+        broken: &Arc<AtomicBool>,
+    ) -> Self {
+        let pager = |n: u32| {
+            Pager::new(
+                vfs.clone(),
+                dir.join(format!("{prefix}slots.{n}")),
+                pages,
+                broken,
+            )
+        };
         SlotPages {
-            pager: Pager::new(vfs.clone(), dir.join(format!("{prefix}slots.0")), pages),
-            spare: Pager::new(vfs.clone(), dir.join(format!("{prefix}slots.1")), pages),
+            pager: pager(0),
+            spare: pager(1),
             end: 0,
             garbage: 0,
         }
@@ -44,11 +60,6 @@ impl SlotPages {
 
     pub(crate) fn resident(&self) -> usize {
         self.pager.resident() + self.spare.resident()
-    }
-
-    /// True once the slot file failed: slots may read back from lost pages.
-    pub(crate) fn is_broken(&self) -> bool {
-        self.pager.is_broken() || self.spare.is_broken()
     }
 
     pub(crate) fn take_error(&mut self) -> Option<std::io::Error> {
@@ -137,7 +148,7 @@ mod tests {
         let vfs: Arc<dyn Vfs> = Arc::new(SimFs::new(4));
         let dir = Path::new("/slots");
         vfs.create_dir_all(dir).unwrap();
-        let pages = Mutex::new(SlotPages::new(&vfs, dir, 2, "index."));
+        let pages = Mutex::new(SlotPages::new(&vfs, dir, 2, "index.", &Arc::default()));
         let mut segs: Vec<Segment> = Vec::new();
         let mut seq = 1;
         for id in 1..=40u32 {

@@ -16,6 +16,7 @@
 use std::hash::{BuildHasher, RandomState};
 use std::io;
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::pager::{Pager, PAGE};
@@ -106,13 +107,20 @@ fn bucket_word(id: u32, hash: u32) -> u64 {
 impl SubjectIndex {
     /// An empty index whose caches (after [`SubjectIndex::settle`]) hold about
     /// `cache_bytes`.
-    pub(crate) fn new(vfs: &Arc<dyn Vfs>, dir: &Path, cache_bytes: usize) -> Self {
+    /// `broken` is set on any I/O error of its files.
+    pub(crate) fn new(
+        vfs: &Arc<dyn Vfs>,
+        dir: &Path,
+        cache_bytes: usize,
+        broken: &Arc<AtomicBool>,
+    ) -> Self {
         let budget = Budget::of(cache_bytes);
         let pager = |name: &str, pages: usize| {
             Pager::new(
                 vfs.clone(),
                 dir.join(format!("{INDEX_PREFIX}{name}")),
                 pages * RECOVERY_FACTOR,
+                broken,
             )
         };
         SubjectIndex {
@@ -150,19 +158,6 @@ impl SubjectIndex {
             + self.names_spare.resident()
             + self.table.resident()
             + self.table_spare.resident())
-    }
-
-    /// True once any index file failed: lookups may answer from lost pages.
-    pub(crate) fn is_broken(&self) -> bool {
-        [
-            &self.entries,
-            &self.names,
-            &self.names_spare,
-            &self.table,
-            &self.table_spare,
-        ]
-        .into_iter()
-        .any(Pager::is_broken)
     }
 
     /// The first I/O error of the index files since the last call.
@@ -338,16 +333,18 @@ impl SubjectIndex {
         id
     }
 
-    /// Counts a message appended (or recovered, in sequence order) at `seq`.
-    pub(crate) fn add(&mut self, id: u32, seq: u64) {
-        if let Some(mut e) = self.get(id) {
-            if e.count == 0 {
-                e.first = seq;
-            }
-            e.count += 1;
-            e.last = seq;
-            self.set(id, e);
+    /// Counts a message appended (or recovered, in sequence order) at `seq`; returns
+    /// the subject's previous last message, if it had any.
+    pub(crate) fn add(&mut self, id: u32, seq: u64) -> Option<u64> {
+        let mut e = self.get(id)?;
+        let prev = (e.count > 0).then_some(e.last);
+        if e.count == 0 {
+            e.first = seq;
         }
+        e.count += 1;
+        e.last = seq;
+        self.set(id, e);
+        prev
     }
 
     /// Removes `id`'s bucket, shifting later members of its run back into the hole.
@@ -458,7 +455,7 @@ mod tests {
     fn index() -> (Arc<dyn Vfs>, SubjectIndex) {
         let vfs: Arc<dyn Vfs> = Arc::new(SimFs::new(3));
         vfs.create_dir_all(Path::new("/s")).unwrap();
-        let ix = SubjectIndex::new(&vfs, Path::new("/s"), 256 << 10);
+        let ix = SubjectIndex::new(&vfs, Path::new("/s"), 256 << 10, &Arc::default());
         (vfs, ix)
     }
 

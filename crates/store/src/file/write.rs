@@ -185,8 +185,7 @@ impl FileStore {
         let offset = u32::try_from(offset).map_err(|_| StoreError::TooLarge)?;
         let ix = self.index_mut();
         let id = ix.intern(subject);
-        let prev = ix.get(id).filter(|e| e.count > 0).map(|e| e.last);
-        ix.add(id, seq);
+        let prev = ix.add(id, seq);
         let slot = Slot::new(offset, len as u32, hdr_len > 0, id);
         if let Some(active) = self.segs.last_mut() {
             active.add(seq, slot);
