@@ -123,12 +123,25 @@ pub async fn put_concurrent(
     size: usize,
     in_flight: usize,
 ) -> Result<()> {
+    put_each(store, range, in_flight, |i| (key(i), value(i, size))).await
+}
+
+/// Put number `n` of `range` writes `entry(n)` (key, value), with up to `in_flight`
+/// puts outstanding.
+async fn put_each(
+    store: &kv::Store,
+    range: std::ops::Range<u64>,
+    in_flight: usize,
+    entry: impl Fn(u64) -> (String, Bytes),
+) -> Result<()> {
+    let entry = &entry;
     futures::stream::iter(range)
-        .map(|i| async move {
+        .map(|n| async move {
+            let (k, v) = entry(n);
             store
-                .put(key(i), value(i, size))
+                .put(&k, v)
                 .await
-                .with_context(|| format!("put of {} failed", key(i)))
+                .with_context(|| format!("put {n} (key {k}) failed"))
         })
         .buffer_unordered(in_flight)
         .try_for_each(|_| async { Ok(()) })
@@ -311,17 +324,10 @@ pub fn run_history(spec: &Spec, ep: &Endpoint, opts: &Opts) -> Result<Outcome> {
         with_history_bucket(spec, ep, HISTORY, async |store: &kv::Store| {
             let start = Instant::now();
             // Key i's round r is put number r * keys + i: rounds follow each other.
-            futures::stream::iter(0..puts)
-                .map(|n| async move {
-                    let i = n % keys;
-                    store
-                        .put(key(i), value(n, size))
-                        .await
-                        .with_context(|| format!("put {n} of {} failed", key(i)))
-                })
-                .buffer_unordered(IN_FLIGHT)
-                .try_for_each(|_| async { Ok(()) })
-                .await?;
+            put_each(store, 0..puts, IN_FLIGHT, |n| {
+                (key(n % keys), value(n, size))
+            })
+            .await?;
             let secs = start.elapsed().as_secs_f64();
             expect_values(store, keys * HISTORY as u64).await?;
             Ok(secs)
