@@ -94,11 +94,7 @@ fn a_redelivery_waits_for_a_store_that_lost_its_index() {
     assert!(deliveries(&h.engine.commit(), "deliver.d").is_empty());
     // The engine reopens the store; the message comes back.
     h.engine.tick(T0 + 7 * SEC);
-    assert!(h
-        .engine
-        .take_log()
-        .iter()
-        .any(|l| l.contains("store reopened")));
+    assert!(h.logged("store reopened"));
     let again = deliveries(&h.engine.commit(), "deliver.d");
     assert_eq!(again.len(), 1, "{again:?}");
     assert_eq!(again[0].0, "s.0");

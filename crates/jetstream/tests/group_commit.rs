@@ -58,11 +58,7 @@ fn failed_sync_turns_acks_into_errors() {
             err.to_string()
         ]
     );
-    assert!(h
-        .engine
-        .take_log()
-        .iter()
-        .any(|l| l.contains("fsync failed")));
+    assert!(h.logged("fsync failed"));
 
     // The store takes no writes until reopened.
     let ack = h.publish("A", &[], "x", T0 + 1);
@@ -73,11 +69,7 @@ fn failed_sync_turns_acks_into_errors() {
     let due = h.engine.next_deadline().unwrap();
     assert_eq!(due, T0 + 5_000_000_000);
     h.engine.tick(due);
-    assert!(h
-        .engine
-        .take_log()
-        .iter()
-        .any(|l| l.contains("store reopened")));
+    assert!(h.logged("store reopened"));
     // Reopened from what was durable: the failed writes are gone, sequences reused.
     assert_eq!(h.publish("A", &[], "x", due), r#"{"stream":"A","seq":1}"#);
 }
@@ -116,19 +108,11 @@ fn a_store_that_lost_its_index_is_reopened() {
         "a refused read is an error, not 'not found': {headers}"
     );
     h.engine.commit();
-    assert!(h
-        .engine
-        .take_log()
-        .iter()
-        .any(|l| l.contains("reads are refused")));
+    assert!(h.logged("reads are refused"));
     let due = h.engine.next_deadline().unwrap();
     assert_eq!(due, T0 + 1 + 5_000_000_000);
     h.engine.tick(due);
-    assert!(h
-        .engine
-        .take_log()
-        .iter()
-        .any(|l| l.contains("store reopened")));
+    assert!(h.logged("store reopened"));
     assert_eq!(get(&mut h, due).1, "v1");
 }
 

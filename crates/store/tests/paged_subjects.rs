@@ -81,6 +81,25 @@ fn compare(mem: &MemStore, file: &FileStore, rng: &mut Rng, step: u64) {
     );
 }
 
+fn sync_both(mem: &mut MemStore, file: &mut FileStore) {
+    mem.sync().unwrap();
+    file.sync().unwrap();
+}
+
+/// Syncs `file`, cuts the power (unsynced writes lost) and reopens it.
+fn power_cut(
+    fs: &SimFs,
+    mut file: FileStore,
+    open: &impl Fn() -> FileStore,
+    mem: &mut MemStore,
+) -> FileStore {
+    file.sync().unwrap();
+    drop(file);
+    fs.power_cut(PowerCut::DropUnsynced);
+    mem.sync().unwrap();
+    open()
+}
+
 #[test]
 fn a_paged_subject_index_answers_like_the_memory_store() {
     let fs = SimFs::new(21);
@@ -120,17 +139,8 @@ fn a_paged_subject_index_answers_like_the_memory_store() {
                     "purge({f}, keep {keep:?}) at step {step}"
                 );
             }
-            970..=989 => {
-                mem.sync().unwrap();
-                file.sync().unwrap();
-            }
-            990..=994 => {
-                file.sync().unwrap();
-                drop(file);
-                fs.power_cut(PowerCut::DropUnsynced);
-                file = open();
-                mem.sync().unwrap();
-            }
+            970..=989 => sync_both(&mut mem, &mut file),
+            990..=994 => file = power_cut(&fs, file, &open, &mut mem),
             _ => compare(&mem, &file, &mut rng, step),
         }
         assert!(!file.is_failed(), "step {step}");
@@ -198,17 +208,8 @@ fn history_beyond_one_keeps_each_keys_oldest_revision_right() {
                     "purge({k}, keep {keep:?}) at step {step}"
                 );
             }
-            945..=959 => {
-                mem.sync().unwrap();
-                file.sync().unwrap();
-            }
-            960..=964 => {
-                file.sync().unwrap();
-                drop(file);
-                fs.power_cut(PowerCut::DropUnsynced);
-                file = open();
-                mem.sync().unwrap();
-            }
+            945..=959 => sync_both(&mut mem, &mut file),
+            960..=964 => file = power_cut(&fs, file, &open, &mut mem),
             _ => compare(&mem, &file, &mut rng, step),
         }
         assert_eq!(

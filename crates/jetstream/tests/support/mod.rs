@@ -530,6 +530,11 @@ impl Harness {
             .push(stream.to_string());
     }
 
+    /// Whether the engine logged a line containing `text` since the last look.
+    pub fn logged(&mut self, text: &str) -> bool {
+        self.engine.take_log().iter().any(|l| l.contains(text))
+    }
+
     /// The stream's store loses index pages: it refuses reads until reopened.
     pub fn lose_index(&self, stream: &str) {
         self.control
